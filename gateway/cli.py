@@ -1,0 +1,79 @@
+"""The ``switchboard`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from gateway import logs
+from gateway.settings import SettingsError, load_settings
+from store.db import DatabaseError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="switchboard", description="Omnichannel support gateway with an agent copilot.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, text in (("serve", "answer HTTP and sockets (and run workers unless SWITCHBOARD_RUN_WORKERS=false)"),
+                       ("demo", "seed the demo tenant, then serve it on embedded defaults")):
+        sp = sub.add_parser(name, help=text, description=text)
+        sp.add_argument("--host", help="address to listen on (SWITCHBOARD_HOST)")
+        sp.add_argument("--port", type=int, help="port (SWITCHBOARD_PORT; 0 picks a free one)")
+        sp.add_argument("--data-dir", type=Path, help="data directory (SWITCHBOARD_DATA_DIR)")
+    sp = sub.add_parser("worker", help="run background jobs: agent runs, outbox dispatch, SLA ticks, pollers")
+    sp.add_argument("--data-dir", type=Path)
+    sp = sub.add_parser("migrate", help="apply database migrations (also done at start-up)")
+    sp.add_argument("--data-dir", type=Path)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides = {k: v for k, v in {"host": getattr(args, "host", None), "port": getattr(args, "port", None),
+                                    "data_dir": getattr(args, "data_dir", None)}.items() if v is not None}
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        return asyncio.run(_run(args.command, settings))
+    except DatabaseError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(command: str, settings) -> int:  # type: ignore[no-untyped-def]
+    from gateway.database import database
+    from gateway.serve import serve
+
+    if command == "migrate":
+        async with database(settings):
+            print("migrations are current")
+        return 0
+    if command == "serve":
+        await serve(settings)
+        return 0
+    if command == "demo":
+        from gateway import demo
+
+        await serve(settings, before_start=lambda pool: demo.seed(pool),
+                    banner=lambda url: print(demo.banner(url), file=sys.stderr, flush=True))
+        return 0
+    if command == "worker":
+        from gateway.workers import run_workers_forever
+
+        async with database(settings) as (_dsn, pool):
+            await run_workers_forever(settings, pool)
+        return 0
+    raise AssertionError(command)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

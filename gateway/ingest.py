@@ -1,0 +1,150 @@
+"""The ingest pipeline: every channel's messages meet here.
+
+Reads top to bottom as named steps, in one transaction:
+find tenant → dedupe → resolve identity → resolve thread → persist → reopen → enqueue agent work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from store import conversations, customers, jobs, tenants
+from store.conversations import OPEN_STATUSES
+from store.customers import Resolved
+from store.models import (
+    AuthorKind,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    InboundMessage,
+    IngestResult,
+)
+from store.tenants import Tenant
+from store.trust import policy
+
+AGENT_RUN = "agent_run"
+MAX_TEXT_CHARS = 100_000
+
+
+class IngestError(ValueError):
+    """Bad input, described with the field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+async def ingest(pool: AsyncConnectionPool, msg: InboundMessage) -> IngestResult:
+    validate(msg)
+    async with pool.connection() as conn, conn.transaction():
+        tenant = await find_tenant(conn, msg.tenant_id)
+        await lock_delivery(conn, msg)
+        if (dup := await find_duplicate(conn, msg)) is not None:
+            return dup
+        who = await resolve_identity(conn, tenant, msg)
+        conv, created = await resolve_thread(conn, tenant, msg, who)
+        message_id, seq = await persist(conn, msg, conv, who)
+        await reopen_if_needed(conn, conv)
+        await enqueue_agent_work(conn, msg, conv, message_id)
+        return IngestResult(message_id, conv.id, who.customer_id, seq, duplicate=False, created_conversation=created)
+
+
+def validate(msg: InboundMessage) -> None:
+    if not msg.external_id or len(msg.external_id) > 512:
+        raise IngestError("external_id", "required, at most 512 characters")
+    if len(msg.text) > MAX_TEXT_CHARS:
+        raise IngestError("text", f"at most {MAX_TEXT_CHARS} characters")
+    if not msg.claims:
+        raise IngestError("claims", "at least one identity claim is required")
+    if msg.subject is not None and len(msg.subject) > 998:
+        raise IngestError("subject", "at most 998 characters")
+
+
+async def find_tenant(conn: AsyncConnection[Any], tenant_id: int) -> Tenant:
+    tenant = await tenants.get(conn, tenant_id)
+    if tenant is None:
+        raise IngestError("tenant_id", f"unknown tenant {tenant_id}")
+    return tenant
+
+
+async def lock_delivery(conn: AsyncConnection[Any], msg: InboundMessage) -> None:
+    """Serializes concurrent deliveries of one external id, so the second sees the first's row."""
+    digest = hashlib.sha256(f"{msg.tenant_id}\0{msg.channel}\0{msg.external_id}".encode()).digest()
+    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (int.from_bytes(digest[:8], "big", signed=True),))
+
+
+async def find_duplicate(conn: AsyncConnection[Any], msg: InboundMessage) -> IngestResult | None:
+    existing = await conversations.find_message_by_external_id(conn, msg.tenant_id, msg.channel, msg.external_id)
+    if existing is None:
+        return None
+    conv = await conversations.get(conn, msg.tenant_id, existing.conversation_id)
+    return IngestResult(existing.id, conv.id, conv.customer_id, existing.seq, duplicate=True, created_conversation=False)
+
+
+async def resolve_identity(conn: AsyncConnection[Any], tenant: Tenant, msg: InboundMessage) -> Resolved:
+    return await customers.resolve(conn, tenant.id, msg.claims, actor=f"ingest:{msg.channel}")
+
+
+async def resolve_thread(
+    conn: AsyncConnection[Any], tenant: Tenant, msg: InboundMessage, who: Resolved
+) -> tuple[Conversation, bool]:
+    """Explicit hint → channel thread keys → the customer's open conversation → a new one."""
+    group = await customers.group(conn, tenant.id, who.customer_id)
+    hint = msg.thread
+    conv: Conversation | None = None
+    if hint.conversation_id is not None:
+        try:
+            candidate = await conversations.get(conn, tenant.id, hint.conversation_id)
+        except conversations.NotFound:
+            candidate = None
+        if candidate is not None and candidate.customer_id in group:
+            conv = candidate
+    if conv is None and hint.keys:
+        found = await conversations.find_by_thread_keys(conn, tenant.id, msg.channel, hint.keys)
+        if found is not None:
+            candidate = await conversations.get(conn, tenant.id, found)
+            # Never thread two different people together unless they already share the space.
+            if hint.shared_space or candidate.customer_id in group:
+                conv = candidate
+    if conv is None and policy(who.source).threads and not hint.shared_space and hint.conversation_id is None:
+        window = float(tenant.setting("reopen_window_hours")) * 3600
+        conv = await conversations.find_open_for_customers(conn, tenant.id, group, window)
+    created = conv is None
+    if conv is None:
+        conv = await conversations.create(conn, tenant.id, who.customer_id, msg.channel, msg.subject)
+    if hint.new_key:
+        await conversations.add_thread_key(conn, tenant.id, msg.channel, hint.new_key, conv.id)
+    return conv, created
+
+
+async def persist(conn: AsyncConnection[Any], msg: InboundMessage, conv: Conversation, who: Resolved) -> tuple[int, int]:
+    stored = await conversations.append_message(
+        conn, msg.tenant_id, conv.id, direction=Direction.INBOUND, author_kind=AuthorKind.CUSTOMER,
+        channel=msg.channel, text=msg.text, subject=msg.subject, identity_id=who.identity_id,
+        attachments=[asdict(a) for a in msg.attachments], flags=msg.flags, raw=dict(msg.raw),
+        external_id=msg.external_id, created_at=msg.received_at,
+    )
+    return stored.id, stored.seq
+
+
+async def reopen_if_needed(conn: AsyncConnection[Any], conv: Conversation) -> None:
+    """Any inbound message on a resolved/closed conversation reopens it; the customer answered a wait."""
+    S = ConversationStatus
+    if conv.status in (S.RESOLVED, S.CLOSED, S.WAITING_CUSTOMER):
+        to = S.ASSIGNED if conv.assignee_id is not None else S.AI_ACTIVE
+        await conversations.transition(conn, conv.tenant_id, conv.id, to, actor="ingest", reason="customer wrote")
+
+
+async def enqueue_agent_work(conn: AsyncConnection[Any], msg: InboundMessage, conv: Conversation, message_id: int) -> None:
+    if msg.suppress_reply:
+        return  # auto-replies, bounces and bulk mail are stored, never answered
+    await jobs.enqueue(conn, msg.tenant_id, AGENT_RUN, dedupe_key=f"conversation:{conv.id}",
+                       payload={"conversation_id": conv.id, "message_id": message_id})
+
+
+__all__ = ["AGENT_RUN", "OPEN_STATUSES", "IngestError", "ingest"]

@@ -1,0 +1,1 @@
+"""The memory: shared types, schema, and tenant-scoped queries. Imports nothing of ours."""

@@ -22,10 +22,10 @@ SHUTDOWN_DRAIN_SECONDS = 10.0
 
 async def serve(settings: Settings, *, before_start: Callable[[AsyncConnectionPool], Awaitable[None]] | None = None,
                 banner: Callable[[str], None] | None = None) -> None:
-    async with database(settings) as (_dsn, pool):
+    async with database(settings) as (dsn, pool):
         if before_start is not None:
             await before_start(pool)
-        app = create_app(settings, pool)
+        app = create_app(settings, pool, dsn=dsn)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_DRAIN_SECONDS, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.host, settings.port)

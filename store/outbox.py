@@ -11,7 +11,7 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg import AsyncConnection
 
@@ -49,6 +49,12 @@ class Delivery:
 
 
 MAX_ATTEMPTS = 12
+
+
+class Sender(Protocol):
+    """A channel's outbound half: delivers one outbox row or raises a *DeliveryError."""
+
+    async def send(self, delivery: Delivery) -> None: ...
 
 
 def _delivery(row: dict[str, Any]) -> Delivery:
@@ -102,6 +108,7 @@ async def write_reply(
         "conversation_id": conversation_id,
         "seq": msg.seq,
         "kind": reply.kind.value,
+        "author_kind": author_kind.value,
         "answers_message_id": answers_message_id,
         "body": body,
     }
@@ -110,13 +117,17 @@ async def write_reply(
     return msg
 
 
-async def claim_due(conn: AsyncConnection[Any], *, limit: int = 20, lease_seconds: float = 60) -> list[Delivery]:
-    """Leases due deliveries; a crashed dispatcher's lease expires and another picks the row up."""
+async def claim_due(conn: AsyncConnection[Any], channels: list[Channel], *, limit: int = 20,
+                    lease_seconds: float = 60) -> list[Delivery]:
+    """Leases due deliveries for the channels this process can send on.
+
+    A crashed dispatcher's lease expires and another picks the row up.
+    """
     cur = await conn.execute(
         "UPDATE outbox SET next_attempt_at = now() + make_interval(secs => %s), attempts = attempts + 1"
         " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= now()"
-        "   ORDER BY next_attempt_at, id FOR UPDATE SKIP LOCKED LIMIT %s) RETURNING *",
-        (lease_seconds, limit),
+        "   AND channel = ANY(%s) ORDER BY next_attempt_at, id FOR UPDATE SKIP LOCKED LIMIT %s) RETURNING *",
+        (lease_seconds, [c.value for c in channels], limit),
     )
     return sorted((_delivery(r) for r in await cur.fetchall()), key=lambda d: d.id)
 
@@ -175,6 +186,7 @@ __all__ = [
     "Delivery",
     "PermanentDeliveryError",
     "ReplyKind",
+    "Sender",
     "TransientDeliveryError",
     "claim_due",
     "enqueue",

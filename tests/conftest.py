@@ -93,3 +93,11 @@ async def tenant(pool: AsyncConnectionPool) -> Tenant:
 async def other_tenant(pool: AsyncConnectionPool) -> Tenant:
     async with pool.connection() as conn:
         return await tenants.create(conn, f"globex-{uuid.uuid4().hex[:6]}", "Globex")
+
+
+@pytest.fixture
+async def gateway(pool: AsyncConnectionPool, dsn: str, tmp_path: Path) -> AsyncIterator[object]:
+    from tests.servers.gateway import running_gateway
+
+    async with running_gateway(pool, dsn, tmp_path) as gw:
+        yield gw

@@ -1,0 +1,39 @@
+"""Background work a process runs: the job runner (agent runs) and the outbox dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+
+from psycopg_pool import AsyncConnectionPool
+
+from gateway.dispatcher import Dispatcher
+from gateway.jobs_runner import JobRunner
+from gateway.wakeups import Wakeups
+from store.jobs import Job
+from store.models import Channel
+from store.outbox import Sender
+
+log = logging.getLogger("switchboard.background")
+
+
+@contextlib.asynccontextmanager
+async def running(pool: AsyncConnectionPool, dsn: str, *, senders: Mapping[Channel, Sender],
+                  handlers: Mapping[str, Callable[[Job], Awaitable[None]]]) -> AsyncIterator[None]:
+    wakeups = Wakeups(dsn)
+    wakeups.start()
+    tasks = [
+        asyncio.create_task(Dispatcher(pool, senders, wakeups).run_forever(), name="dispatcher"),
+        asyncio.create_task(JobRunner(pool, handlers, wakeups).run_forever(), name="jobs"),
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await wakeups.stop()

@@ -23,3 +23,12 @@ class EmailVerification(Protocol):
     """Sends a one-time link proving a chat visitor owns an address; False if email is not configured."""
 
     async def __call__(self, tenant_id: int, customer_id: int, email: str) -> bool: ...
+
+
+class FormConfirmation(Protocol):
+    """Queues a "we got your message" email (a NOTICE on the email channel) answering a form submission.
+
+    Idempotent per answered message, because a double submit or a retried request calls it again.
+    """
+
+    async def __call__(self, tenant_id: int, conversation_id: int, answers_message_id: int, text: str) -> None: ...

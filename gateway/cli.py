@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from gateway import logs
+from gateway import kb_cli, logs
 from gateway.settings import SettingsError, load_settings
 from store.db import DatabaseError
 
@@ -22,10 +22,14 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--host", help="address to listen on (SWITCHBOARD_HOST)")
         sp.add_argument("--port", type=int, help="port (SWITCHBOARD_PORT; 0 picks a free one)")
         sp.add_argument("--data-dir", type=Path, help="data directory (SWITCHBOARD_DATA_DIR)")
+        if name == "demo":
+            sp.add_argument("--with-prometheus", action="store_true",
+                            help="also run Debian's prometheus on 127.0.0.1:9090 scraping the demo (dashboards/)")
     sp = sub.add_parser("worker", help="run background jobs: agent runs, outbox dispatch, SLA ticks, pollers")
     sp.add_argument("--data-dir", type=Path)
     sp = sub.add_parser("migrate", help="apply database migrations (also done at start-up)")
     sp.add_argument("--data-dir", type=Path)
+    kb_cli.add_parser(sub)
     return p
 
 
@@ -41,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log_level)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        return asyncio.run(_run(args.command, settings))
+        return asyncio.run(_run(args.command, settings, with_prometheus=getattr(args, "with_prometheus", False),
+                                args=args))
     except DatabaseError as exc:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 3
@@ -49,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-async def _run(command: str, settings) -> int:  # type: ignore[no-untyped-def]
+async def _run(command: str, settings, *, with_prometheus: bool = False,  # type: ignore[no-untyped-def]
+               args: argparse.Namespace | None = None) -> int:
     from gateway.database import database
     from gateway.serve import serve
 
@@ -61,16 +67,29 @@ async def _run(command: str, settings) -> int:  # type: ignore[no-untyped-def]
         await serve(settings)
         return 0
     if command == "demo":
-        from gateway import demo
+        from gateway import demo, demo_prometheus
 
-        await serve(settings, before_start=lambda pool: demo.seed(pool),
-                    banner=lambda url: print(demo.banner(url), file=sys.stderr, flush=True))
+        prom: list[object] = []
+
+        def banner(url: str) -> None:
+            print(demo.banner(url), file=sys.stderr, flush=True)
+            if with_prometheus:
+                prom.append(demo_prometheus.start(url, settings.data_dir))
+
+        try:
+            await serve(settings, before_start=lambda pool: demo.seed(pool), banner=banner)
+        finally:
+            for proc in prom:
+                demo_prometheus.stop(proc)  # type: ignore[arg-type]
         return 0
+    if command == "kb":
+        assert args is not None
+        return await kb_cli.run(args, settings)
     if command == "worker":
         from gateway.workers import run_workers_forever
 
-        async with database(settings) as (_dsn, pool):
-            await run_workers_forever(settings, pool)
+        async with database(settings) as (dsn, pool):
+            await run_workers_forever(settings, pool, dsn)
         return 0
     raise AssertionError(command)
 

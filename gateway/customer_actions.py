@@ -6,9 +6,10 @@ import logging
 
 from psycopg_pool import AsyncConnectionPool
 
+from gateway.ops.csat import CsatService
 from gateway.replies import send_reply
 from gateway.routing import SkillRouter
-from store import audit, conversations
+from store import conversations
 from store.conversations import AI_MAY_REPLY
 from store.models import AuthorKind, ConversationStatus, Reply, ReplyKind
 
@@ -23,6 +24,7 @@ class CustomerActionHandler:
         self.pool = pool
         self.router = router
         self.base_url = base_url
+        self.csat = CsatService(pool, base_url, router.clock)
 
     async def __call__(self, tenant_id: int, conversation_id: int, action_id: str, *, actor: str) -> None:
         async with self.pool.connection() as conn, conn.transaction():
@@ -31,9 +33,7 @@ class CustomerActionHandler:
                 if conv.status in AI_MAY_REPLY or conv.status in (S.RESOLVED, S.CLOSED):
                     await conversations.transition(conn, tenant_id, conversation_id, S.PENDING_AGENT, actor=actor,
                                                    reason="customer asked for a person")
-                    agent_id = await self.router.choose_agent(conn, tenant_id, conversation_id, ())
-                    if agent_id is not None:
-                        await conversations.assign(conn, tenant_id, conversation_id, agent_id, actor="router")
+                    await self.router.route(conn, tenant_id, conversation_id, actor="router")
                     await send_reply(conn, tenant_id, conversation_id, Reply(
                         ReplyKind.HANDOFF, "Thanks — a person from our team will reply here soon."),
                         author_kind=AuthorKind.SYSTEM, base_url=self.base_url)
@@ -41,8 +41,9 @@ class CustomerActionHandler:
                 if conv.status not in (S.RESOLVED, S.CLOSED):
                     await conversations.transition(conn, tenant_id, conversation_id, S.RESOLVED, actor=actor,
                                                    reason="customer confirmed it is solved")
-            elif action_id.startswith("csat_"):
-                await audit.record(conn, tenant_id, actor=actor, action="csat.answered", subject_type="conversation",
-                                   subject_id=conversation_id, details={"score": int(action_id[5:])})
+            elif action_id.startswith("csat_") and action_id[5:] in {"1", "2", "3", "4", "5"}:
+                # One answer per conversation; a second press or an expired survey is ignored.
+                await self.csat.answer(conn, tenant_id, conversation_id, int(action_id[5:]), actor=actor,
+                                       now=self.router.clock())
             else:
                 raise ValueError(f"unknown action {action_id!r}")

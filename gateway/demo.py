@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -10,6 +11,7 @@ from copilot.passwords import hash_password
 from store import agents, sla, tenants
 
 DEMO_SLUG = "demo"
+DEMO_KB = Path(__file__).with_name("demo_kb")
 DEMO_PASSWORD = "switchboard-demo"
 DEMO_AGENTS = (
     ("admin@demo.test", "Ada Admin", "admin", ("billing", "technical", "account")),
@@ -28,7 +30,12 @@ async def seed(pool: AsyncConnectionPool) -> dict[str, Any]:
                 await agents.create(conn, tenant.id, email=email, name=name, role=role, skills=skills,
                                     password_hash=hash_password(DEMO_PASSWORD), max_load=3)
             await sla.seed_defaults(conn, tenant.id)
-    return {"tenant_id": tenant.id, "slug": tenant.slug}
+    # Outside the transaction above: the import embeds articles and commits each one. Unchanged
+    # articles are skipped by content hash, so a second demo start does no model work.
+    from agent_graph.kb_import import import_directory
+
+    report = await import_directory(pool, tenant.id, DEMO_KB, progress=False)
+    return {"tenant_id": tenant.id, "slug": tenant.slug, "kb": report.as_dict()}
 
 
 def banner(url: str) -> str:

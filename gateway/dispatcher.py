@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from psycopg_pool import AsyncConnectionPool
 
+from gateway import metrics
 from gateway.wakeups import Wakeups
 from store import outbox
 from store.models import Channel
@@ -64,16 +65,24 @@ class Dispatcher:
             log.warning("delivery %s failed permanently: %s", d.id, exc, extra={"channel": d.channel.value})
             async with self.pool.connection() as conn:
                 await outbox.mark_failed(conn, d.tenant_id, d.id, str(exc))
+            async with self.pool.connection() as conn:
+                await metrics.record_delivery_failure(conn, d, permanent=True)
             return
         except (TransientDeliveryError, TimeoutError, OSError) as exc:
             retry_after = exc.retry_after if isinstance(exc, TransientDeliveryError) else None
             async with self.pool.connection() as conn:
                 await outbox.mark_retry(conn, d.tenant_id, d, f"{type(exc).__name__}: {exc}", retry_after)
+            async with self.pool.connection() as conn:
+                await metrics.record_delivery_failure(conn, d, permanent=False)
             return
         except Exception as exc:  # an adapter bug must not lose the delivery: retry with backoff
             log.exception("sender for %s raised", d.channel.value)
             async with self.pool.connection() as conn:
                 await outbox.mark_retry(conn, d.tenant_id, d, f"{type(exc).__name__}: {exc}")
+            async with self.pool.connection() as conn:
+                await metrics.record_delivery_failure(conn, d, permanent=False)
             return
         async with self.pool.connection() as conn:
             await outbox.mark_sent(conn, d.tenant_id, d.id)
+        async with self.pool.connection() as conn:  # after the commit: metrics never undo a delivery
+            await metrics.record_delivered(conn, d)

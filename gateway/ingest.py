@@ -7,12 +7,14 @@ find tenant → dedupe → resolve identity → resolve thread → persist → r
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import asdict
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from gateway.metrics import record_ingest
 from store import conversations, customers, jobs, tenants
 from store.conversations import OPEN_STATUSES
 from store.customers import Resolved
@@ -41,16 +43,19 @@ class IngestError(ValueError):
 
 async def ingest(pool: AsyncConnectionPool, msg: InboundMessage) -> IngestResult:
     validate(msg)
+    started = time.perf_counter()
     async with pool.connection() as conn, conn.transaction():
         tenant = await find_tenant(conn, msg.tenant_id)
         await lock_delivery(conn, msg)
         if (dup := await find_duplicate(conn, msg)) is not None:
+            record_ingest(tenant.slug, msg.channel, started, duplicate=True)
             return dup
         who = await resolve_identity(conn, tenant, msg)
         conv, created = await resolve_thread(conn, tenant, msg, who)
         message_id, seq = await persist(conn, msg, conv, who)
         await reopen_if_needed(conn, conv)
         await enqueue_agent_work(conn, msg, conv, message_id)
+        record_ingest(tenant.slug, msg.channel, started, duplicate=False)
         return IngestResult(message_id, conv.id, who.customer_id, seq, duplicate=False, created_conversation=created)
 
 

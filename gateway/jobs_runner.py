@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from psycopg_pool import AsyncConnectionPool
 
+from gateway.metrics import record_job
 from gateway.wakeups import Wakeups
 from store import jobs
 from store.jobs import Job
@@ -72,16 +74,19 @@ class JobRunner:
 
     async def _run(self, job: Job) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(job.id))
+        started = time.perf_counter()
         try:
             await self.handlers[job.kind](job)
         except asyncio.CancelledError:
             raise  # the lease expires and another worker picks the job up
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
+            record_job(job.kind, started, ok=False)
             retry = None if job.attempts >= MAX_ATTEMPTS else float(2**job.attempts)
             async with self.pool.connection() as conn:
                 await jobs.fail(conn, job.id, f"{type(exc).__name__}: {exc}", retry_in=retry)
         else:
+            record_job(job.kind, started, ok=True)
             async with self.pool.connection() as conn:
                 await jobs.finish(conn, job.id)
         finally:

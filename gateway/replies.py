@@ -30,17 +30,23 @@ async def render_context(conn: AsyncConnection[Any], tenant_id: int, conversatio
                          quoted_text=quoted, quoted_at=quoted_at, base_url=base_url)
 
 
+# Channels that take messages in but answer elsewhere (DESIGN: a web form customer receives replies by email).
+ANSWERED_ON = {Channel.WEBFORM: Channel.EMAIL}
+
+
 async def reply_channel(conn: AsyncConnection[Any], tenant_id: int, conversation_id: int,
                         answers_message_id: int | None) -> Channel:
     """A reply goes to the channel of the inbound message it answers (else the conversation's last)."""
+    channel: Channel | None = None
     if answers_message_id is not None:
         cur = await conn.execute("SELECT channel FROM messages WHERE tenant_id = %s AND id = %s",
                                  (tenant_id, answers_message_id))
         row = await cur.fetchone()
         if row:
-            return Channel(row["channel"])
-    conv = await conversations.get(conn, tenant_id, conversation_id)
-    return conv.last_channel
+            channel = Channel(row["channel"])
+    if channel is None:
+        channel = (await conversations.get(conn, tenant_id, conversation_id)).last_channel
+    return ANSWERED_ON.get(channel, channel)
 
 
 async def send_reply(conn: AsyncConnection[Any], tenant_id: int, conversation_id: int, reply: Reply, *,

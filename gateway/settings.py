@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     llm_model: str = Field(default="gpt-4o-mini", description="chat model name at the LLM endpoint")
     llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300, description="per LLM call")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="largest HTTP request body accepted")
+    metrics_token: str | None = Field(
+        default=None, min_length=16,
+        description="bearer token Prometheus must send to /metrics; unset → /metrics answers loopback clients only",
+    )
+    metrics_store_kpis: bool = Field(
+        default=True, description="/metrics also exposes business KPIs read from the database (turn off on extra replicas)",
+    )
 
     def effective_public_url(self, port: int | None = None) -> str:
         if self.public_url:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +22,14 @@ from psycopg_pool import AsyncConnectionPool
 from store import db, tenants
 from store.embedded import EmbeddedPostgres
 from store.tenants import Tenant
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each run gets its own temp root: pytest prunes old numbered dirs under a shared one, which
+    would delete a concurrent run's embedded database."""
+    if not config.option.basetemp:
+        config.option.basetemp = tempfile.mkdtemp(prefix="sb-tests-")
+
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

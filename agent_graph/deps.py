@@ -1,0 +1,60 @@
+"""What every node needs, handed in once when the graph is built (no globals, no upward imports)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from psycopg_pool import AsyncConnectionPool
+
+from agent_graph.backends import ModelBackend
+from agent_graph.embedder import embed_many_async
+from agent_graph.ports import ReplySink, Router
+from agent_graph.tenant_models import TenantModels
+from store import tenants
+from store.tenants import Tenant
+
+DEFAULT_POLICY: dict[str, Any] = {
+    "auto_resolve": 0.80,
+    "suggest": 0.45,
+    "retrieval_min": 0.35,
+    "clarify_margin": 0.12,  # top-2 category gap under which a short message counts as ambiguous
+    "max_clarify_turns": 3,
+    "frustrated_min": 0.75,  # sentiment confidence from which a frustrated customer goes to a human
+    "cosine_floor": 0.2,  # retrieval cosine mapped to confidence 0 ...
+    "cosine_ceiling": 0.55,  # ... and to confidence 1
+}
+
+
+@dataclass
+class GraphDeps:
+    pool: AsyncConnectionPool
+    sink: ReplySink
+    router: Router
+    backend: ModelBackend
+    models: TenantModels
+    _vectors: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict)
+
+    async def tenant(self, tenant_id: int) -> Tenant:
+        async with self.pool.connection() as conn:
+            tenant = await tenants.get(conn, tenant_id)
+        if tenant is None:
+            raise LookupError(f"tenant {tenant_id} not found")
+        return tenant
+
+    async def vector(self, text: str) -> np.ndarray:
+        """The offline embedding of ``text``; classify and retrieve share one model call."""
+        cached = self._vectors.get(text)
+        if cached is None:
+            cached = (await embed_many_async([text]))[0]
+            self._vectors[text] = cached
+            while len(self._vectors) > 256:
+                self._vectors.popitem(last=False)
+        return cached
+
+
+def policy(tenant: Tenant) -> dict[str, Any]:
+    """Per-tenant thresholds over the defaults (the tenant setting may name only some)."""
+    return {**DEFAULT_POLICY, **(tenant.setting("thresholds") or {})}

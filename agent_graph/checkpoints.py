@@ -9,6 +9,8 @@ applies it under an advisory lock so processes starting together do not race.
 
 from __future__ import annotations
 
+import asyncio
+
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -27,9 +29,22 @@ async def open_checkpoint_pool(dsn: str, *, max_size: int = 4) -> AsyncConnectio
 
 
 async def setup_checkpoints(pool: AsyncConnectionPool) -> None:
-    """Creates or upgrades the checkpoint tables; safe to call from every process at start-up."""
+    """Creates or upgrades the checkpoint tables; safe to call from every process at start-up.
+
+    Waiters poll ``pg_try_advisory_lock`` instead of blocking in ``pg_advisory_lock``: CREATE INDEX
+    CONCURRENTLY waits for every transaction with an older snapshot, including a statement blocked
+    on our lock, and that cycle runs through an idle connection PostgreSQL's deadlock detector
+    cannot see (two gateways starting on one fresh database hung forever).
+    """
     async with pool.connection() as lock_conn:
-        await lock_conn.execute("SELECT pg_advisory_lock(%s)", (CHECKPOINT_LOCK_ID,))
+        delay = 0.05
+        while True:
+            cur = await lock_conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (CHECKPOINT_LOCK_ID,))
+            row = await cur.fetchone()
+            if row and row["ok"]:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
         try:
             await AsyncPostgresSaver(pool).setup()
         finally:

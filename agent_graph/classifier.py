@@ -49,6 +49,9 @@ class HeadConfig:
     oos_threshold: float = 0.5  # closest-example cosine below this means out of scope
     top_k: int = 3
     max_iter: int = 2000
+    # Confidence calibration (agent_graph.calibration): blended probabilities are sharpened or
+    # softened as p**(1/T), renormalised; 1.0 = uncalibrated. Fitted on a dev split, stored in the header.
+    temperature: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ class IntentClassifier:
         per_label = np.maximum.reduceat(sims, self._offsets, axis=1)
         w = self.config.knn_weight
         p = (1 - w) * p_lr + w * _softmax(per_label / self.config.knn_temperature)
+        if self.config.temperature != 1.0:
+            p = _softmax(np.log(np.maximum(p, 1e-12)) / self.config.temperature)
         return p, per_label.max(axis=1)
 
     def predict_embeddings(self, vectors: np.ndarray) -> list[Prediction]:
@@ -160,9 +165,16 @@ class IntentClassifier:
 
     def with_oos_threshold(self, threshold: float) -> IntentClassifier:
         """Same head with another out-of-scope cosine cut-off: tenants tune it without retraining."""
-        clone = IntentClassifier(
-            self._embedder, HeadConfig(**{**asdict(self.config), "oos_threshold": threshold})
-        )
+        return self._with_config(oos_threshold=threshold)
+
+    def with_temperature(self, temperature: float) -> IntentClassifier:
+        """Same head with calibrated confidences (the argmax, hence accuracy, does not change)."""
+        if temperature <= 0:
+            raise ValueError("temperature must be positive")
+        return self._with_config(temperature=temperature)
+
+    def _with_config(self, **changes: float) -> IntentClassifier:
+        clone = IntentClassifier(self._embedder, HeadConfig(**{**asdict(self.config), **changes}))
         clone.model_id = self.model_id
         clone.labels = self.labels
         clone._coef, clone._intercept = self._coef, self._intercept

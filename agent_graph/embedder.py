@@ -17,7 +17,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -205,6 +205,7 @@ class MicroBatcher:
             if not batch:
                 continue
             self.batch_sizes = [*self.batch_sizes[-99:], len(batch)]
+            started = time.perf_counter()
             try:
                 vectors = await loop.run_in_executor(
                     _model_thread, self.embedder.embed, [p.text for p in batch]
@@ -214,9 +215,25 @@ class MicroBatcher:
                     if not p.future.done():
                         p.future.set_exception(exc)
                 continue
+            _observe("embed", time.perf_counter() - started)
             for p, row in zip(batch, vectors, strict=True):
                 if not p.future.done():
                     p.future.set_result(row)
+
+
+ModelObserver = Callable[[str, float], None]
+_observers: list[ModelObserver] = []
+
+
+def add_model_observer(observer: ModelObserver) -> None:
+    """The gateway passes its metrics hook here (the brain must not import the gateway)."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def _observe(task: str, seconds: float) -> None:
+    for observer in _observers:
+        observer(task, seconds)
 
 
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MicroBatcher] = weakref.WeakKeyDictionary()

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,9 +57,18 @@ def embedding_text(title: str, ch: chunking.Chunk) -> str:
 async def import_article(
     pool: AsyncConnectionPool, tenant_id: int, *, key: str, text: str, is_html: bool = False,
     source_path: str | None = None, source_updated_at: datetime | None = None,
+    title: str | None = None, url: str | None = None,
 ) -> tuple[kb.UpsertResult, bool]:
-    """Upserts one article; returns the store's result and whether it is new."""
+    """Upserts one article; returns the store's result and whether it is new.
+
+    The CLI and the admin HTTP API both come through here, so both get the same chunking, the same
+    skip-if-unchanged hash and the same stale-chunk replacement. ``title``/``url`` override what the
+    text's front matter or first heading says (the HTTP API sends them as fields).
+    """
     article = chunking.parse(text, filename=key, is_html=is_html)
+    if title is not None or url is not None:
+        article = replace(article, title=title if title is not None else article.title,
+                          url=url if url is not None else article.url)
     embedder_id = get_embedder().model_id
     digest = content_hash(article, embedder_id)
     async with pool.connection() as conn:

@@ -16,7 +16,7 @@ from copilot.auth import Auth
 from copilot.ports import ReplyPath
 from copilot.sessions import COOKIE
 from formatters import render
-from store import agents, audit, conversations, handoffs, suggestions, tenants, triage
+from store import agents, audit, conversations, handoffs, past_conversations, suggestions, tenants, triage
 from store.conversations import NotFound, TransitionError
 from store.models import (
     AuthorKind,
@@ -258,6 +258,8 @@ class ConsoleApi:
                 else:
                     conv = await conversations.transition(conn, s.tenant_id, cid, to, actor=f"agent:{s.agent_id}",
                                                           reason=reason)
+                    if to is S.RESOLVED:  # the worker indexes it as context for similar future cases
+                        await past_conversations.enqueue_remember(conn, s.tenant_id, cid)
             except NotFound:
                 return _error(404, "not_found", "no such conversation")
             except TransitionError as exc:

@@ -21,3 +21,11 @@ class ReplyPath(Protocol):
 
 class Suggester(Protocol):
     def suggest(self, tenant_id: int, conversation_id: int) -> AsyncIterator[SuggestionChunk]: ...
+
+
+class Availability(Protocol):
+    """Sets an agent's availability on ``conn``; going away puts their open conversations back through
+    routing (the gateway's router does this). Returns the re-queued conversation ids."""
+
+    async def set_availability(self, conn: AsyncConnection[Any], tenant_id: int, agent_id: int, available: bool, *,
+                               actor: str) -> list[int]: ...

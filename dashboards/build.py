@@ -132,8 +132,10 @@ AI_QUALITY = (
         q(f'sum by (decision) (max by (tenant, decision) '
           f'(increase(switchboard_agent_decisions_total{{{T}}}[1h])))', "{{decision}}"),),
         "answer = auto-resolved reply, suggest = draft for an agent, clarify, handoff."),
-    PanelSpec("Suggestion adoption per hour", "timeseries", "short", (
-        q(f'sum by (outcome) (increase(switchboard_suggestions_total{{{T}}}[1h]))', "{{outcome}}"),)),
+    PanelSpec("Suggestion adoption (all time)", "timeseries", "short", (
+        q(f'sum by (outcome) (max by (tenant, outcome) (switchboard_suggestion_outcomes_total{{{T}}}))',
+          "{{outcome}}"),),
+        "AI drafts agents sent as is (accepted), edited, or discarded; from the store."),
     PanelSpec("Classification overrides by field (all time)", "timeseries", "short", (
         q(f'sum by (field) (max by (tenant, field) (switchboard_classification_overrides_total{{{T}}}))',
           "{{field}}"),)),

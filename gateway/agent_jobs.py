@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from agent_graph.retrain import RETRAIN, RetrainConfig, retrain
 from agent_graph.runner import AgentRunner
 from gateway.ingest import AGENT_RUN
 from gateway.ops.ticks import OpsTicker
+from store import conversations
 from store.jobs import Job
+from store.models import ConversationStatus
+from store.past_conversations import REMEMBER_RESOLVED
 
 log = logging.getLogger("switchboard.agent_jobs")
 
@@ -19,5 +23,19 @@ def job_handlers(runner: AgentRunner, ops: OpsTicker | None = None) -> dict[str,
         log.info("agent run: %s (%s)", outcome.decision, outcome.reason,
                  extra={"tenant_id": job.tenant_id, "conversation_id": job.payload["conversation_id"]})
 
+    async def remember_resolved(job: Job) -> None:
+        """Indexes a conversation an agent or the customer resolved, unless it was reopened meanwhile."""
+        cid = int(job.payload["conversation_id"])
+        async with runner.pool.connection() as conn, conn.transaction():
+            conv = await conversations.get(conn, job.tenant_id, cid, lock=True)
+            if conv.status in (ConversationStatus.RESOLVED, ConversationStatus.CLOSED):
+                await runner.remember_resolved(job.tenant_id, cid, conn=conn)
+
+    async def retrain_classifier(job: Job) -> None:
+        """Retrains the tenant's classifier from agent feedback; the gate decides whether it serves."""
+        result = await retrain(runner.pool, job.tenant_id, RetrainConfig(margin=float(job.payload.get("margin", 0.0))))
+        log.info("retrain: %s", result.reason, extra={"tenant_id": job.tenant_id})
+
     # ops: the per-tenant sla_tick (escalation ladder, inactivity close, CSAT surveys).
-    return {AGENT_RUN: agent_run, **(ops.handlers() if ops else {})}
+    return {AGENT_RUN: agent_run, REMEMBER_RESOLVED: remember_resolved, RETRAIN: retrain_classifier,
+            **(ops.handlers() if ops else {})}

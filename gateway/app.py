@@ -12,17 +12,21 @@ from aiohttp import web
 from psycopg_pool import AsyncConnectionPool
 
 from agent_graph.backends import from_settings as backend_from_settings
+from agent_graph.embedder import add_model_observer
 from agent_graph.runner import AgentRunner
 from channels.chat import ChatChannel
 from channels.email import EmailSender, ImapPollers
 from channels.slack import SlackChannel
+from copilot.admin_api import AdminApi
 from copilot.api import ConsoleApi
 from copilot.auth import Auth
 from copilot.console import ConsolePages
+from copilot.kb_api import KbApi
 from copilot.sessions import SessionCodec
 from copilot.socket import CopilotNamespace, relay_conversation_changes
-from gateway import background, health, metrics_endpoint
+from gateway import background, health, metrics, metrics_endpoint
 from gateway.agent_jobs import job_handlers
+from gateway.api import mount as mount_rest_api
 from gateway.appkeys import POOL, SERVICES, SETTINGS
 from gateway.customer_actions import CustomerActionHandler
 from gateway.email_verification import EmailVerifier
@@ -75,7 +79,10 @@ def create_app(settings: Settings, pool: AsyncConnectionPool, *, dsn: str | None
     app.add_routes(console_auth.routes())
     app.add_routes(ConsolePages(console_auth).routes())
     app.add_routes(ConsoleApi(pool, console_auth, send_reply, router, base).routes())
+    app.add_routes(AdminApi(pool, console_auth, router).routes())  # agents, settings, SLA (admins)
+    app.add_routes(KbApi(pool, console_auth).routes())  # /console/api/admin/kb (admins)
     app.add_routes(OpsHttp(pool, console_auth, router, base).routes())  # reports, notifications, /csat
+    mount_rest_api(app, pool, ingest=ingest_port, graph=runner.deps)  # /api/v1, /api/openapi.json, /api/docs
     sio.register_namespace(CopilotNamespace(pool, console_auth, runner, allowed_origins=(base,)))
     app[SERVICES] = {"sio": sio, "chat": chat, "senders": senders, "router": router, "runner": runner}
     slack = SlackChannel(pool, ingest=ingest_port, actions=CustomerActionHandler(pool, router, base))
@@ -97,12 +104,14 @@ def create_app(settings: Settings, pool: AsyncConnectionPool, *, dsn: str | None
                     await relay
             await runner.close()
 
+    add_model_observer(metrics.record_model_call)
     app.cleanup_ctx.append(brain)
     if settings.run_workers and dsn:
         async def workers(app: web.Application) -> AsyncIterator[None]:
             await ensure_ticks(pool)  # one self-rescheduling sla_tick per tenant
             async with background.running(pool, dsn, senders=senders,
-                                          handlers=job_handlers(runner, OpsTicker(pool, router, base))), \
+                                          handlers=job_handlers(runner, OpsTicker(pool, router, base)),
+                                          outbox_lease_seconds=settings.outbox_lease_seconds), \
                     ImapPollers(pool, ingest_port).running():  # one IMAP poller per mailbox, by lease
                 yield
 

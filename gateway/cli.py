@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from gateway import kb_cli, logs
+from gateway import kb_cli, logs, retrain_cli
+from gateway.api import token_cli
 from gateway.settings import SettingsError, load_settings
 from store.db import DatabaseError
 
@@ -30,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("migrate", help="apply database migrations (also done at start-up)")
     sp.add_argument("--data-dir", type=Path)
     kb_cli.add_parser(sub)
+    token_cli.add_parser(sub)
+    retrain_cli.add_parser(sub)
     return p
 
 
@@ -85,6 +88,12 @@ async def _run(command: str, settings, *, with_prometheus: bool = False,  # type
     if command == "kb":
         assert args is not None
         return await kb_cli.run(args, settings)
+    if command == "token":
+        assert args is not None
+        return await token_cli.run(args, settings)
+    if command == "retrain":
+        assert args is not None
+        return await retrain_cli.run(args, settings)
     if command == "worker":
         from gateway.workers import run_workers_forever
 

@@ -9,7 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 from gateway.ops.csat import CsatService
 from gateway.replies import send_reply
 from gateway.routing import SkillRouter
-from store import conversations
+from store import conversations, past_conversations
 from store.conversations import AI_MAY_REPLY
 from store.models import AuthorKind, ConversationStatus, Reply, ReplyKind
 
@@ -30,7 +30,7 @@ class CustomerActionHandler:
         async with self.pool.connection() as conn, conn.transaction():
             conv = await conversations.get(conn, tenant_id, conversation_id, lock=True)
             if action_id == "talk_to_human":
-                if conv.status in AI_MAY_REPLY or conv.status in (S.RESOLVED, S.CLOSED):
+                if conv.status in (S.NEW, *AI_MAY_REPLY, S.RESOLVED, S.CLOSED):
                     await conversations.transition(conn, tenant_id, conversation_id, S.PENDING_AGENT, actor=actor,
                                                    reason="customer asked for a person")
                     await self.router.route(conn, tenant_id, conversation_id, actor="router")
@@ -41,6 +41,7 @@ class CustomerActionHandler:
                 if conv.status not in (S.RESOLVED, S.CLOSED):
                     await conversations.transition(conn, tenant_id, conversation_id, S.RESOLVED, actor=actor,
                                                    reason="customer confirmed it is solved")
+                    await past_conversations.enqueue_remember(conn, tenant_id, conversation_id)
             elif action_id.startswith("csat_") and action_id[5:] in {"1", "2", "3", "4", "5"}:
                 # One answer per conversation; a second press or an expired survey is ignored.
                 await self.csat.answer(conn, tenant_id, conversation_id, int(action_id[5:]), actor=actor,

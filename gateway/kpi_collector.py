@@ -122,6 +122,8 @@ def _ai(snap: list[TenantKpis]) -> Iterator[Metric]:
     classified = _counter("switchboard_classifications", "Customer messages the graph classified", ["tenant"])
     overrides = _counter("switchboard_classification_overrides", "Classifications corrected by agents",
                          ["tenant", "field"])
+    adoption = _counter("switchboard_suggestion_outcomes", "AI drafts agents sent as is, edited, or discarded "
+                        "(from the store)", ["tenant", "outcome"])
     ratio = _gauge("switchboard_classification_override_ratio",
                    f"Overrides / classifications, last {kpis.WINDOW_DAYS} days", ["tenant"])
     for k in snap:
@@ -134,7 +136,9 @@ def _ai(snap: list[TenantKpis]) -> Iterator[Metric]:
             overrides.add_metric([k.slug, fld], n)
         if k.override_ratio is not None:
             ratio.add_metric([k.slug], k.override_ratio)
-    yield from (decisions, safety, classified, overrides, ratio)
+        for outcome, n in k.suggestions.items():
+            adoption.add_metric([k.slug, outcome], n)
+    yield from (decisions, safety, classified, overrides, ratio, adoption)
 
 
 def _csat(snap: list[TenantKpis]) -> Iterator[Metric]:

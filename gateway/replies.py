@@ -30,8 +30,10 @@ async def render_context(conn: AsyncConnection[Any], tenant_id: int, conversatio
                          quoted_text=quoted, quoted_at=quoted_at, base_url=base_url)
 
 
-# Channels that take messages in but answer elsewhere (DESIGN: a web form customer receives replies by email).
-ANSWERED_ON = {Channel.WEBFORM: Channel.EMAIL}
+# Channels that take messages in but answer elsewhere (DESIGN: a web form customer receives replies by
+# email). REST API intake is answered by email too until outgoing webhooks exist; with no address on
+# file the email delivery fails visibly for agents rather than the agent run failing.
+ANSWERED_ON = {Channel.WEBFORM: Channel.EMAIL, Channel.API: Channel.EMAIL}
 
 
 async def reply_channel(conn: AsyncConnection[Any], tenant_id: int, conversation_id: int,

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(default=None, description="API key for the LLM endpoint")
     llm_model: str = Field(default="gpt-4o-mini", description="chat model name at the LLM endpoint")
     llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300, description="per LLM call")
+    outbox_lease_seconds: float = Field(
+        default=60.0, gt=0, le=3600,
+        description="how long a dispatcher holds an outbox row it is sending; a row held by a killed worker is "
+                    "retried after this (keep it above the 30 s send timeout when several workers run)",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="largest HTTP request body accepted")
     metrics_token: str | None = Field(
         default=None, min_length=16,

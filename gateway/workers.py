@@ -56,7 +56,8 @@ async def run_workers_forever(settings: Settings, pool: AsyncConnectionPool, dsn
     try:
         await ensure_ticks(pool)
         async with background.running(pool, dsn, senders=senders,
-                                      handlers=job_handlers(runner, OpsTicker(pool, router, base))), \
+                                      handlers=job_handlers(runner, OpsTicker(pool, router, base)),
+                                      outbox_lease_seconds=settings.outbox_lease_seconds), \
                 ImapPollers(pool, ingest_port).running():
             print('{"event": "worker started"}', flush=True)
             await stop.wait()

@@ -33,6 +33,21 @@ class StoredModel:
     examples_hash: str
     metrics: dict[str, Any]
     created_at: datetime
+    active: bool = True
+    promoted_at: datetime | None = None
+    source: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """A stored head without its bytes: what the console lists (accuracy, when it went live)."""
+
+    version: int
+    source: str
+    active: bool
+    metrics: dict[str, Any]
+    created_at: datetime
+    promoted_at: datetime | None
 
 
 async def add_examples(conn: AsyncConnection[Any], tenant_id: int, examples: Sequence[tuple[str, str]], *,
@@ -56,15 +71,76 @@ async def examples(conn: AsyncConnection[Any], tenant_id: int) -> list[Example]:
     return [Example(r["text"], r["category"], r["source"]) for r in await cur.fetchall()]
 
 
-async def latest_model(conn: AsyncConnection[Any], tenant_id: int) -> StoredModel | None:
-    cur = await conn.execute(
-        "SELECT * FROM classifier_models WHERE tenant_id = %s ORDER BY version DESC LIMIT 1", (tenant_id,)
-    )
-    row = await cur.fetchone()
-    if row is None:
-        return None
+def _stored(row: dict[str, Any]) -> StoredModel:
     return StoredModel(row["id"], row["tenant_id"], row["version"], row["embedder"], tuple(row["labels"]),
-                       bytes(row["model"]), row["examples_hash"], row["metrics"], row["created_at"])
+                       bytes(row["model"]), row["examples_hash"], row["metrics"], row["created_at"],
+                       row["active"], row["promoted_at"], row["source"])
+
+
+async def latest_model(conn: AsyncConnection[Any], tenant_id: int) -> StoredModel | None:
+    """The version that serves: the active one (not the newest, which may be a refused candidate)."""
+    cur = await conn.execute("SELECT * FROM classifier_models WHERE tenant_id = %s AND active", (tenant_id,))
+    row = await cur.fetchone()
+    return None if row is None else _stored(row)
+
+
+async def model_version(conn: AsyncConnection[Any], tenant_id: int, version: int) -> StoredModel | None:
+    cur = await conn.execute("SELECT * FROM classifier_models WHERE tenant_id = %s AND version = %s",
+                             (tenant_id, version))
+    row = await cur.fetchone()
+    return None if row is None else _stored(row)
+
+
+async def versions(conn: AsyncConnection[Any], tenant_id: int) -> list[ModelVersion]:
+    """Every stored version, newest first."""
+    cur = await conn.execute(
+        "SELECT version, source, active, metrics, created_at, promoted_at FROM classifier_models"
+        " WHERE tenant_id = %s ORDER BY version DESC", (tenant_id,))
+    return [ModelVersion(r["version"], r["source"], r["active"], r["metrics"], r["created_at"], r["promoted_at"])
+            for r in await cur.fetchall()]
+
+
+async def activate(conn: AsyncConnection[Any], tenant_id: int, version: int) -> None:
+    """Makes ``version`` the serving head (promotion or rollback); call inside a transaction."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('classifier_models'), %s::int)", (tenant_id,))
+    await conn.execute("UPDATE classifier_models SET active = false WHERE tenant_id = %s AND active", (tenant_id,))
+    cur = await conn.execute(
+        "UPDATE classifier_models SET active = true, promoted_at = now() WHERE tenant_id = %s AND version = %s",
+        (tenant_id, version))
+    if cur.rowcount != 1:
+        raise LookupError(f"tenant {tenant_id} has no classifier version {version}")
+
+
+async def previous_promoted(conn: AsyncConnection[Any], tenant_id: int, before_version: int) -> int | None:
+    """The newest version older than ``before_version`` that ever served: where a rollback goes."""
+    cur = await conn.execute(
+        "SELECT max(version) AS v FROM classifier_models WHERE tenant_id = %s AND version < %s"
+        " AND promoted_at IS NOT NULL", (tenant_id, before_version))
+    row = await cur.fetchone()
+    return int(row["v"]) if row and row["v"] is not None else None
+
+
+async def feedback_examples(conn: AsyncConnection[Any], tenant_id: int) -> list[Example]:
+    """Labels the tenant's agents produced while working: category corrections and resolved conversations.
+
+    A correction labels the message it corrected (the latest correction wins). A resolved
+    conversation labels its opening question with the category it ended with, but only if an agent
+    owned it: a conversation the AI closed alone would teach the model its own guesses.
+    """
+    cur = await conn.execute(
+        "SELECT DISTINCT ON (mc.id) msg.text, o.new_value AS category FROM classification_overrides o"
+        " JOIN message_classifications mc ON mc.tenant_id = o.tenant_id AND mc.id = o.classification_id"
+        " JOIN messages msg ON msg.tenant_id = mc.tenant_id AND msg.id = mc.message_id"
+        " WHERE o.tenant_id = %s AND o.field = 'category' AND coalesce(msg.text, '') <> ''"
+        " ORDER BY mc.id, o.id DESC", (tenant_id,))
+    out = [Example(r["text"], r["category"], "override") for r in await cur.fetchall()]
+    cur = await conn.execute(
+        "SELECT r.question AS text, r.category FROM resolved_conversations r"
+        " JOIN conversations c ON c.tenant_id = r.tenant_id AND c.id = r.conversation_id"
+        " WHERE r.tenant_id = %s AND r.category IS NOT NULL AND c.assignee_id IS NOT NULL"
+        " ORDER BY r.conversation_id", (tenant_id,))
+    out += [Example(r["text"], r["category"], "resolved") for r in await cur.fetchall()]
+    return out
 
 
 async def latest_version(conn: AsyncConnection[Any], tenant_id: int) -> int:
@@ -76,14 +152,19 @@ async def latest_version(conn: AsyncConnection[Any], tenant_id: int) -> int:
 
 async def save_model(
     conn: AsyncConnection[Any], tenant_id: int, *, embedder: str, labels: Sequence[str], model: bytes,
-    examples_hash: str, metrics: dict[str, Any],
+    examples_hash: str, metrics: dict[str, Any], active: bool = True, source: str = "auto",
 ) -> int:
-    """Stores a new version (serialized per tenant by a transaction-scoped advisory lock)."""
+    """Stores a new version (serialized per tenant by a transaction-scoped advisory lock).
+
+    ``active=False`` keeps a refused candidate for the record without letting it serve.
+    """
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('classifier_models'), %s::int)", (tenant_id,))
     version = await latest_version(conn, tenant_id) + 1
     await conn.execute(
-        "INSERT INTO classifier_models (tenant_id, version, embedder, labels, model, examples_hash, metrics)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (tenant_id, version, embedder, list(labels), model, examples_hash, json.dumps(metrics)),
+        "INSERT INTO classifier_models (tenant_id, version, embedder, labels, model, examples_hash, metrics, source)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (tenant_id, version, embedder, list(labels), model, examples_hash, json.dumps(metrics), source),
     )
+    if active:
+        await activate(conn, tenant_id, version)
     return version

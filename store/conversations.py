@@ -38,7 +38,7 @@ TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
     S.CLOSED: frozenset({S.AI_ACTIVE, S.ASSIGNED, S.PENDING_AGENT}),
 }
 OPEN_STATUSES = (S.NEW, S.AI_ACTIVE, S.WAITING_CUSTOMER, S.PENDING_AGENT, S.ASSIGNED)
-AI_MAY_REPLY = (S.NEW, S.AI_ACTIVE, S.WAITING_CUSTOMER)
+AI_MAY_REPLY = (S.NEW, S.AI_ACTIVE, S.WAITING_CUSTOMER)  # and only with no human owner (see store.outbox)
 
 
 class TransitionError(ValueError):
@@ -138,7 +138,9 @@ async def transition(
         sets.append("sla_paused_at = NULL")
     if to is S.RESOLVED:
         sets.append("resolved_at = now()")
-    if to in (S.AI_ACTIVE, S.PENDING_AGENT) and conv.status not in (S.RESOLVED, S.CLOSED):
+    # Handing to the AI always drops the human owner (else the AI may never speak again); a reopened
+    # conversation going back to the queue keeps its last agent.
+    if to is S.AI_ACTIVE or (to is S.PENDING_AGENT and conv.status not in (S.RESOLVED, S.CLOSED)):
         sets.append("assignee_id = NULL")
     cur = await conn.execute(
         f"UPDATE conversations SET {', '.join(sets)} WHERE tenant_id = %s AND id = %s RETURNING *",
@@ -302,3 +304,31 @@ async def find_by_thread_keys(
     )
     row = await cur.fetchone()
     return int(row["conversation_id"]) if row else None
+
+
+async def page(
+    conn: AsyncConnection[Any],
+    tenant_id: int,
+    *,
+    before_id: int | None = None,
+    status: ConversationStatus | None = None,
+    channel: Channel | None = None,
+    limit: int = 50,
+) -> list[Conversation]:
+    """Newest first by id, keyset-paginated: rows created later get larger ids and sort before any
+    cursor already handed out, so a walk never repeats or skips a row that existed when it began."""
+    sql = "SELECT * FROM conversations WHERE tenant_id = %s"
+    params: list[Any] = [tenant_id]
+    if before_id is not None:
+        sql += " AND id < %s"
+        params.append(before_id)
+    if status is not None:
+        sql += " AND status = %s"
+        params.append(status.value)
+    if channel is not None:
+        sql += " AND last_channel = %s"
+        params.append(channel.value)
+    sql += " ORDER BY id DESC LIMIT %s"
+    params.append(limit)
+    cur = await conn.execute(sql, params)
+    return [_conversation(r) for r in await cur.fetchall()]

@@ -213,6 +213,14 @@ LIMIT %(k)s
 """
 
 
+async def chunk_counts(conn: AsyncConnection[Any], tenant_id: int, article_id: int | None = None) -> dict[int, int]:
+    """Chunks per article id (articles without chunks are absent), so admins can see what is searchable."""
+    cur = await conn.execute(
+        "SELECT article_id, count(*) AS n FROM kb_chunks WHERE tenant_id = %s AND (%s::bigint IS NULL OR article_id = %s)"
+        " GROUP BY article_id", (tenant_id, article_id, article_id))
+    return {int(r["article_id"]): int(r["n"]) for r in await cur.fetchall()}
+
+
 async def search(
     conn: AsyncConnection[Any],
     tenant_id: int,

@@ -29,6 +29,7 @@ SAFETY_ACTIONS = ("critical", "handoff")
 CLASSIFIED_FIELDS = ("category", "urgency", "sentiment", "language", "complexity")
 SLA_TARGETS = ("first_response", "resolution")
 CSAT_SCORES = (1, 2, 3, 4, 5)
+SUGGESTION_OUTCOMES = ("accepted", "edited", "discarded")
 DURATION_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0, 604800.0)
 OPEN_STATUSES = ("new", "ai_active", "waiting_customer", "pending_agent", "assigned")
 
@@ -58,6 +59,7 @@ class TenantKpis:
     safety_firings: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SAFETY_ACTIONS, 0))
     classifications: int = 0
     overrides: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLASSIFIED_FIELDS, 0))
+    suggestions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SUGGESTION_OUTCOMES, 0))
     override_ratio: float | None = None
     csat: dict[str, Histogram] = field(default_factory=dict)  # channel → score histogram (all time)
     csat_average: dict[str, float] = field(default_factory=dict)  # channel → mean over WINDOW_DAYS
@@ -154,6 +156,13 @@ async def classifications(conn: AsyncConnection[Any], tenant_id: int | None) -> 
 async def overrides(conn: AsyncConnection[Any], tenant_id: int | None) -> Rows:
     q = sql.SQL("SELECT tenant_id, field, count(*) AS n, count(*) FILTER (WHERE created_at > {}) AS recent"
                 " FROM classification_overrides WHERE {} GROUP BY 1, 2").format(WINDOW, _where())
+    return await _rows(conn, q, tenant_id)
+
+
+async def suggestion_outcomes(conn: AsyncConnection[Any], tenant_id: int | None) -> Rows:
+    """What agents did with AI drafts (the adoption KPI), all time; undecided drafts are not counted."""
+    q = sql.SQL("SELECT tenant_id, outcome, count(*) AS n FROM suggestions WHERE outcome IS NOT NULL AND {}"
+                " GROUP BY 1, 2").format(_where())
     return await _rows(conn, q, tenant_id)
 
 
@@ -259,6 +268,9 @@ async def _collect(conn: AsyncConnection[Any], tenant_id: int | None) -> dict[in
         if (k := of(r)) and r["field"] in CLASSIFIED_FIELDS:
             k.overrides[r["field"]] += int(r["n"])
             recent_overrides[int(r["tenant_id"])] = recent_overrides.get(int(r["tenant_id"]), 0) + int(r["recent"])
+    for r in await suggestion_outcomes(conn, tenant_id):
+        if (k := of(r)) and r["outcome"] in SUGGESTION_OUTCOMES:
+            k.suggestions[r["outcome"]] = int(r["n"])
     for tid, k in out.items():
         k.override_ratio = _ratio(recent_overrides.get(tid, 0), recent_classified.get(tid, 0))
     _fold_csat(out, await csat(conn, tenant_id))

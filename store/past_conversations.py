@@ -12,8 +12,14 @@ from typing import Any
 import numpy as np
 from psycopg import AsyncConnection
 
+from store import jobs
 from store.kb import snippet
 from store.models import Source
+
+# The job kind that indexes a resolved conversation. Whoever resolves (the console, a customer's
+# button) enqueues it in the resolving transaction; the gateway's worker hands it to the brain, which
+# owns the embedding model; the store and the console never embed.
+REMEMBER_RESOLVED = "remember_resolved"
 
 
 async def remember(
@@ -27,6 +33,13 @@ async def remember(
         " embedding = excluded.embedding, resolved_at = now()",
         (tenant_id, conversation_id, question, answer, category, np.asarray(embedding, dtype=np.float32)),
     )
+
+
+async def enqueue_remember(conn: AsyncConnection[Any], tenant_id: int, conversation_id: int) -> None:
+    """Queues indexing of a just-resolved conversation, in the caller's transaction (so a rolled-back
+    resolve queues nothing); one pending job per conversation however often it is resolved."""
+    await jobs.enqueue(conn, tenant_id, REMEMBER_RESOLVED, dedupe_key=f"{REMEMBER_RESOLVED}:{conversation_id}",
+                       payload={"conversation_id": conversation_id})
 
 
 async def forget(conn: AsyncConnection[Any], tenant_id: int, conversation_id: int) -> None:

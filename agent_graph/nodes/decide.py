@@ -9,11 +9,13 @@ the question is simple; in between, an agent gets a draft. Thresholds are per-te
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from agent_graph.deps import GraphDeps, policy
+from agent_graph.gates import auto_allowed
 from agent_graph.state import AgentState, episode_text
 
 
@@ -70,7 +72,7 @@ def retrieval_confidence(cosine: float, p: dict[str, Any]) -> float:
 
 
 def judge(state: AgentState, p: dict[str, Any], category_risk: dict[str, float],
-          human_only_categories: set[str]) -> Verdict:
+          human_only_categories: set[str], auto_gates: Mapping[str, float | None] | None = None) -> Verdict:
     c = state["classification"]
     meta = state.get("classify_meta", {})
     safety = state.get("safety", {})
@@ -107,6 +109,11 @@ def judge(state: AgentState, p: dict[str, Any], category_risk: dict[str, float],
     confidence = 0.7 * r_conf + 0.3 * float(c["category_confidence"]) - category_risk.get(c["category"], 0.0)
     confidence = round(max(0.0, min(1.0, confidence)), 3)
     if confidence >= float(p["auto_resolve"]) and c.get("complexity") != "complex":
+        # Per-category gate (agent_graph.gates): auto-resolve only where testing showed the target precision.
+        if not auto_allowed(auto_gates, c["category"], float(c["category_confidence"])):
+            gate = (auto_gates or {}).get(c["category"])
+            why = "no automatic answers" if gate is None else f"category confidence below {float(gate):.2f}"
+            return Verdict(Decision.SUGGEST, f"auto-resolve gate for {c['category']}: {why}", confidence)
         return Verdict(Decision.ANSWER, f"strong match ({cosine:.2f})", confidence)
     if confidence >= float(p["suggest"]):
         return Verdict(Decision.SUGGEST, f"medium confidence ({confidence:.2f}): a draft for an agent", confidence)
@@ -117,7 +124,7 @@ async def decide(state: AgentState, deps: GraphDeps) -> dict[str, Any]:
     tenant = await deps.tenant(state["tenant_id"])
     risk = {**DEFAULT_CATEGORY_RISK, **(tenant.setting("category_risk") or {})}
     human_only = set(tenant.setting("human_only_categories") or ())
-    verdict = judge(state, policy(tenant), risk, human_only)
+    verdict = judge(state, policy(tenant), risk, human_only, tenant.setting("auto_gates"))
     return {"decision": verdict.decision.value, "reason": verdict.reason, "confidence": verdict.confidence}
 
 

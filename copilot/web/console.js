@@ -214,8 +214,10 @@
     const hash = window.location.hash || "#/";
     const conv = hash.match(/^#\/c\/(\d{1,18})$/);
     $("nav-dashboards").setAttribute("aria-current", hash === "#/dashboards" ? "page" : "false");
-    $("nav-inbox").setAttribute("aria-current", hash === "#/dashboards" ? "false" : "page");
+    $("nav-admin").setAttribute("aria-current", hash === "#/admin" ? "page" : "false");
+    $("nav-inbox").setAttribute("aria-current", hash === "#/dashboards" || hash === "#/admin" ? "false" : "page");
     if (hash === "#/dashboards") return showDashboards();
+    if (hash === "#/admin" && isAdmin()) return showAdmin();
     if (conv) return openConversation(Number(conv[1]));
     if (/^#\/c\//.test(hash)) return showPane("not-found");
     state.currentId = null;
@@ -224,7 +226,7 @@
   }
 
   function showPane(id) {
-    for (const pane of ["empty-state", "not-found", "dashboards", "conversation"]) $(pane).hidden = pane !== id;
+    for (const pane of ["empty-state", "not-found", "dashboards", "admin", "conversation"]) $(pane).hidden = pane !== id;
     $("context").hidden = id !== "conversation";
     document.body.classList.toggle("with-context", id === "conversation");
   }
@@ -828,6 +830,221 @@
     }
   }
 
+  // ---------------------------------------------------------------- admin (agents, settings, SLA)
+  // The server checks the role on every call; hiding the view from others only keeps the UI honest.
+  const ADMIN_API = `${API}/admin`;
+  const ROLES = ["agent", "lead", "admin"];
+  const URGENCIES = ["critical", "high", "medium", "low"];
+  const THRESHOLDS = ["auto_resolve", "suggest", "retrieval_min"];
+
+  function isAdmin() { return Boolean(state.me && state.me.role === "admin"); }
+
+  function adminFlash(message, kind = "info") {
+    const node = $("admin-flash");
+    node.textContent = message;
+    node.dataset.kind = kind;
+    node.hidden = false;
+    clearTimeout(adminFlash.timer);
+    adminFlash.timer = setTimeout(() => { node.hidden = true; }, kind === "error" ? 10000 : 5000);
+  }
+
+  function adminError(prefix, err) {
+    const field = err.body && err.body.error && err.body.error.field;
+    adminFlash(`${prefix}: ${err.message}${field ? ` (${field})` : ""}`, "error");
+  }
+
+  function csv(text) { return text.split(",").map((x) => x.trim()).filter(Boolean); }
+
+  function options(values, selected) {
+    return values.map((v) => el("option", { value: v, text: v, selected: v === selected }));
+  }
+
+  async function showAdmin() {
+    state.currentId = null;
+    showPane("admin");
+    renderQueue();
+    await Promise.all([loadAdminAgents(), loadAdminSettings(), loadAdminSla()]);
+  }
+
+  async function loadAdminAgents() {
+    const body = $("adm-agents-body");
+    try {
+      const data = await api(`${ADMIN_API}/agents`);
+      clear(body);
+      for (const a of data.agents) body.append(agentRow(a));
+    } catch (err) { adminError("Could not load agents", err); }
+  }
+
+  function agentRow(a) {
+    const who = a.name;
+    const role = el("select", { class: "select select-sm", "aria-label": `Role of ${who}` }, ...options(ROLES, a.role));
+    const skills = el("input", { type: "text", class: "admin-input", value: a.skills.join(", "),
+      "aria-label": `Skills of ${who}` });
+    const load = el("input", { type: "number", class: "admin-input admin-num", min: 0, max: 100, value: a.max_load,
+      "aria-label": `Max load of ${who}` });
+    const avail = el("input", { type: "checkbox", checked: a.available, "aria-label": `${who} is available` });
+    const save = el("button", { type: "button", class: "btn btn-sm", text: "Save", "aria-label": `Save ${who}` });
+    const row = el("tr", { "data-agent-id": a.id },
+      el("td", { text: a.name }), el("td", { class: "muted", text: a.email }), el("td", {}, role),
+      el("td", {}, skills), el("td", {}, load), el("td", {}, avail), el("td", {}, save));
+    save.addEventListener("click", async () => {
+      const changes = {};
+      if (role.value !== a.role) changes.role = role.value;
+      const newSkills = csv(skills.value.toLowerCase());
+      if (newSkills.join(",") !== a.skills.join(",")) changes.skills = newSkills;
+      if (Number(load.value) !== a.max_load) changes.max_load = Number(load.value);
+      if (avail.checked !== a.available) changes.available = avail.checked;
+      if (!Object.keys(changes).length) { adminFlash(`No changes for ${who}.`); return; }
+      save.disabled = true;
+      try {
+        const res = await api(`${ADMIN_API}/agents/${a.id}`, { method: "PATCH", body: changes });
+        row.replaceWith(agentRow(res.agent));
+        state.agents.set(res.agent.id, res.agent);
+        const moved = res.requeued.length ? ` ${res.requeued.length} conversation(s) went back to the queue.` : "";
+        adminFlash(`Saved ${res.agent.name}.${moved}`);
+      } catch (err) {
+        adminError(`Not saved (${who})`, err);
+        save.disabled = false;
+      }
+    });
+    return row;
+  }
+
+  async function createAgent(ev) {
+    ev.preventDefault();
+    const body = {
+      email: $("adm-new-email").value.trim(), name: $("adm-new-name").value.trim(), role: $("adm-new-role").value,
+      skills: csv($("adm-new-skills").value.toLowerCase()), max_load: Number($("adm-new-load").value),
+      password: $("adm-new-password").value,
+    };
+    $("adm-new-submit").disabled = true;
+    try {
+      const res = await api(`${ADMIN_API}/agents`, { method: "POST", body });
+      $("adm-agents-body").append(agentRow(res.agent));
+      state.agents.set(res.agent.id, res.agent);
+      $("adm-agent-form").reset();
+      adminFlash(`Created ${res.agent.name}; they can sign in with the initial password.`);
+    } catch (err) {
+      adminError("Agent not created", err);
+    } finally {
+      $("adm-new-submit").disabled = false;
+    }
+  }
+
+  function ruleItem(rule, i) {
+    const id = `adm-rule-${i}-${Math.random().toString(36).slice(2, 8)}`;
+    const item = el("li", { class: "admin-rule" },
+      el("label", { for: `${id}-name`, text: "Name" }),
+      el("input", { id: `${id}-name`, type: "text", class: "admin-input", "data-k": "name", value: rule.name || "",
+        maxlength: 80 }),
+      el("label", { for: `${id}-pattern`, text: "Pattern (regular expression)" }),
+      el("input", { id: `${id}-pattern`, type: "text", class: "admin-input", "data-k": "pattern",
+        value: rule.pattern || "", maxlength: 200 }),
+      el("label", { for: `${id}-action`, text: "Action" }),
+      el("select", { id: `${id}-action`, class: "select select-sm", "data-k": "action" },
+        ...options(["handoff", "critical"], rule.action || "handoff")));
+    item.append(el("button", { type: "button", class: "btn btn-sm btn-ghost", text: "Remove",
+      "aria-label": `Remove safety rule ${rule.name || i + 1}`, onclick: () => item.remove() }));
+    return item;
+  }
+
+  async function loadAdminSettings() {
+    try {
+      const { settings } = await api(`${ADMIN_API}/settings`);
+      $("adm-categories").value = settings.categories.join(", ");
+      for (const k of THRESHOLDS) $(`adm-th-${k}`).value = settings.thresholds[k] ?? "";
+      $("adm-reopen").value = settings.reopen_window_hours;
+      const rules = $("adm-rules");
+      clear(rules);
+      settings.safety_rules.forEach((r, i) => rules.append(ruleItem(r, i)));
+    } catch (err) { adminError("Could not load settings", err); }
+  }
+
+  async function saveSettings(ev) {
+    ev.preventDefault();
+    const thresholds = {};
+    for (const k of THRESHOLDS) {
+      const raw = $(`adm-th-${k}`).value;
+      if (raw !== "") thresholds[k] = Number(raw);
+    }
+    const rules = [...$("adm-rules").children].map((li) => {
+      const get = (k) => li.querySelector(`[data-k="${k}"]`).value;
+      return { name: get("name"), pattern: get("pattern"), action: get("action") };
+    });
+    const body = { categories: csv($("adm-categories").value.toLowerCase()), thresholds,
+      reopen_window_hours: Number($("adm-reopen").value), safety_rules: rules };
+    try {
+      const res = await api(`${ADMIN_API}/settings`, { method: "PATCH", body });
+      state.categories = res.settings.categories;
+      await loadAdminSettings();
+      adminFlash("Settings saved.");
+    } catch (err) { adminError("Settings not saved", err); }
+  }
+
+  function slaRow(p) {
+    const label = () => `${urgency.value} × ${tier.value || "standard"}`;
+    const urgency = el("select", { class: "select select-sm", "data-k": "urgency", "aria-label": "SLA urgency" },
+      ...options(URGENCIES, p.urgency));
+    const tier = el("input", { type: "text", class: "admin-input", "data-k": "tier", value: p.tier || "standard",
+      "aria-label": "SLA tier" });
+    const first = el("input", { type: "number", class: "admin-input admin-num", min: 1, "data-k": "first",
+      value: p.first_response_minutes || "", "aria-label": "SLA first response minutes" });
+    const resolution = el("input", { type: "number", class: "admin-input admin-num", min: 1, "data-k": "resolution",
+      value: p.resolution_minutes || "", "aria-label": "SLA resolution minutes" });
+    const bh = el("input", { type: "checkbox", "data-k": "business_hours", checked: Boolean(p.business_hours),
+      "aria-label": "SLA counts business hours only" });
+    const row = el("tr", {}, el("td", {}, urgency), el("td", {}, tier), el("td", {}, first),
+      el("td", {}, resolution), el("td", {}, bh));
+    row.append(el("td", {}, el("button", { type: "button", class: "btn btn-sm btn-ghost", text: "Remove",
+      "aria-label": `Remove policy ${label()}`, onclick: () => row.remove() })));
+    return row;
+  }
+
+  async function loadAdminSla() {
+    try {
+      const data = await api(`${ADMIN_API}/sla-policies`);
+      const body = $("adm-sla-body");
+      clear(body);
+      for (const p of data.policies) body.append(slaRow(p));
+    } catch (err) { adminError("Could not load SLA policies", err); }
+  }
+
+  async function saveSla(ev) {
+    ev.preventDefault();
+    const policies = [...$("adm-sla-body").children].map((tr) => {
+      const get = (k) => tr.querySelector(`[data-k="${k}"]`);
+      return { urgency: get("urgency").value, tier: get("tier").value.trim() || "standard",
+        first_response_minutes: Number(get("first").value), resolution_minutes: Number(get("resolution").value),
+        business_hours: get("business_hours").checked };
+    });
+    try {
+      const data = await api(`${ADMIN_API}/sla-policies`, { method: "PUT", body: { policies } });
+      const body = $("adm-sla-body");
+      clear(body);
+      for (const p of data.policies) body.append(slaRow(p));
+      adminFlash("SLA policies saved.");
+    } catch (err) { adminError("SLA policies not saved", err); }
+  }
+
+  function wireAdmin() {
+    $("nav-admin").hidden = !isAdmin();
+    if (!isAdmin()) return;
+    $("adm-agent-form").addEventListener("submit", createAgent);
+    $("adm-settings-form").addEventListener("submit", saveSettings);
+    $("adm-rule-add").addEventListener("click", () => {
+      const rules = $("adm-rules");
+      const item = ruleItem({}, rules.children.length);
+      rules.append(item);
+      item.querySelector("input").focus();
+    });
+    $("adm-sla-form").addEventListener("submit", saveSla);
+    $("adm-sla-add").addEventListener("click", () => {
+      const row = slaRow({ urgency: "medium", tier: "standard" });
+      $("adm-sla-body").append(row);
+      row.querySelector("select").focus();
+    });
+  }
+
   // ---------------------------------------------------------------- socket
   function connectSocket() {
     if (typeof io !== "function") {
@@ -909,6 +1126,7 @@
       act("assign", { agent_id: id }, `Assigned to ${agentName(id)}.`);
     });
     $("cls-form").addEventListener("submit", saveClassification);
+    wireAdmin();
     document.addEventListener("keydown", onKey);
     window.addEventListener("hashchange", route);
     setInterval(renderQueue, 60000); // SLA countdowns

@@ -266,3 +266,27 @@ async def test_email_classification_correction_preview_and_dashboards(
     await expect(page.locator("#dash-list")).to_contain_text("Switchboard · Operations")
     await w.screenshot("console-dashboards")
     w.assert_clean()
+
+
+async def test_admin_creates_an_agent_in_the_admin_view(
+    console_page: Watched, gateway: RunningGateway, pool: AsyncConnectionPool, tenant: Tenant
+) -> None:
+    w, page = console_page, console_page.page
+    await make_agent(pool, tenant, f"ada@{tenant.slug}.test", role="admin")
+    await login(w, gateway.url, f"ada@{tenant.slug}.test")
+    await expect(page.locator("#live")).to_have_text("Live")
+    await page.get_by_role("link", name="Admin").click()
+    await expect(page.get_by_role("heading", name="Agents")).to_be_visible()
+    form = page.locator("#adm-agent-form")
+    await form.get_by_label("Email").fill(f"nia@{tenant.slug}.test")
+    await form.get_by_label("Name").fill("Nia <b>New</b>")
+    await form.get_by_label("Role").select_option("lead")
+    await form.get_by_label("Skills (comma separated)").fill("billing, shipping")
+    await form.get_by_label("Initial password (10+ characters)").fill("a fine password")
+    await form.get_by_label("Initial password (10+ characters)").press("Enter")  # keyboard submit
+    row = page.locator("#adm-agents-body tr", has_text=f"nia@{tenant.slug}.test")
+    await expect(row).to_contain_text("Nia <b>New</b>")  # shown as text, not markup
+    await expect(row.get_by_label("Skills of Nia <b>New</b>")).to_have_value("billing, shipping")
+    await expect(page.locator("#admin-flash")).to_contain_text("Created")
+    await w.screenshot("console-admin")
+    w.assert_clean()

@@ -118,7 +118,7 @@ async def polling(pool: AsyncConnectionPool, mailbox: Mailbox, **options: Any) -
             pass
 
 
-async def until(check: Callable[[], Awaitable[bool] | bool], within: float = 15, what: str = "condition") -> None:
+async def until(check: Callable[[], Awaitable[bool] | bool], within: float = 45, what: str = "condition") -> None:
     """Polls with a deadline; never a bare sleep as synchronization."""
     deadline = time.monotonic() + within
     while True:
@@ -336,7 +336,7 @@ async def test_dovecot_restarted_mid_idle_recovers_and_picks_up_mail_that_arrive
         path.write_bytes(meanwhile)
         os.chown(path, dovecot_server.MAIL_UID, dovecot_server.MAIL_UID)
         await asyncio.to_thread(imap.start)
-        await until(lambda: poller.fetched == 2, within=30, what="the mail that arrived meanwhile")
+        await until(lambda: poller.fetched == 2, within=120, what="the mail that arrived meanwhile")
         after, after_id = mail("after the restart, through IDLE")
         await deliver(imap, after)
         await until(lambda: poller.fetched == 3, what="mail after the restart")

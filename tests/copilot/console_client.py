@@ -7,6 +7,20 @@ from typing import Any
 
 import aiohttp
 import socketio
+from psycopg_pool import AsyncConnectionPool
+
+from copilot.passwords import hash_password
+from store import agents
+from store.tenants import Tenant
+
+PASSWORD = "correct horse battery"
+
+
+async def make_agent(pool: AsyncConnectionPool, tenant: Tenant, email: str, role: str = "agent") -> int:
+    async with pool.connection() as conn:
+        a = await agents.create(conn, tenant.id, email=email, name=email.split("@")[0], role=role,
+                                password_hash=hash_password(PASSWORD), skills=("billing",))
+    return a.id
 
 
 class ConsoleClient:
@@ -36,6 +50,13 @@ class ConsoleClient:
     async def post(self, path: str, body: dict[str, Any] | None = None, expect: int = 200, csrf: bool = True) -> Any:
         headers = {"X-CSRF-Token": self.csrf} if csrf else {}
         async with self.http.post(f"{self.base}{path}", json=body or {}, headers=headers) as resp:
+            assert resp.status == expect, (resp.status, await resp.text())
+            return await resp.json()
+
+    async def send(self, method: str, path: str, body: Any = None, expect: int = 200, csrf: bool = True) -> Any:
+        """Any verb with a JSON body (the admin API uses PATCH and PUT)."""
+        headers = {"X-CSRF-Token": self.csrf} if csrf else {}
+        async with self.http.request(method, f"{self.base}{path}", json=body, headers=headers) as resp:
             assert resp.status == expect, (resp.status, await resp.text())
             return await resp.json()
 

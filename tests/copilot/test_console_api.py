@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -10,33 +9,18 @@ import pytest
 import socketio
 from psycopg_pool import AsyncConnectionPool
 
-from copilot.passwords import hash_password
 from gateway.ingest import ingest
-from store import agents
 from store.tenants import Tenant
 from tests import factories as f
 from tests.channels.test_chat import Visitor, poll_until, session_token
-from tests.copilot.console_client import ConsoleClient
+from tests.copilot.console_client import PASSWORD, ConsoleClient, make_agent
 from tests.servers.gateway import RunningGateway
 
-PASSWORD = "correct horse battery"
 DEMO_KB = Path(__file__).resolve().parents[2] / "gateway" / "demo_kb"
 
 
-async def make_agent(pool: AsyncConnectionPool, tenant: Tenant, email: str, role: str = "agent") -> int:
-    async with pool.connection() as conn:
-        a = await agents.create(conn, tenant.id, email=email, name=email.split("@")[0], role=role,
-                                password_hash=hash_password(PASSWORD), skills=("billing",))
-    return a.id
 
 
-@pytest.fixture
-async def console(gateway: RunningGateway, pool: AsyncConnectionPool, tenant: Tenant) -> AsyncIterator[ConsoleClient]:
-    await make_agent(pool, tenant, f"ann@{tenant.slug}.test")
-    c = ConsoleClient(gateway.url)
-    assert await c.login(f"ann@{tenant.slug}.test", PASSWORD) == 303
-    yield c
-    await c.close()
 
 
 async def test_login_required_and_wrong_password_locks_out(gateway: RunningGateway, pool: AsyncConnectionPool,

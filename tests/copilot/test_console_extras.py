@@ -3,9 +3,6 @@ the managers' dashboards list, and the tenant's categories on /me."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from gateway.ingest import ingest
@@ -13,18 +10,8 @@ from store import handoffs
 from store.models import Source
 from store.tenants import Tenant
 from tests import factories as f
-from tests.copilot.console_client import ConsoleClient
-from tests.copilot.test_console_api import PASSWORD, make_agent
+from tests.copilot.console_client import ConsoleClient, make_agent
 from tests.servers.gateway import RunningGateway
-
-
-@pytest.fixture
-async def console(gateway: RunningGateway, pool: AsyncConnectionPool, tenant: Tenant) -> AsyncIterator[ConsoleClient]:
-    await make_agent(pool, tenant, f"ann@{tenant.slug}.test")
-    c = ConsoleClient(gateway.url)
-    assert await c.login(f"ann@{tenant.slug}.test", PASSWORD) == 303
-    yield c
-    await c.close()
 
 
 async def test_agents_lists_only_this_tenants_agents(console: ConsoleClient, pool: AsyncConnectionPool,

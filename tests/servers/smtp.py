@@ -2,10 +2,14 @@
 
 ``refuse(code, times)`` makes the next ``times`` DATA commands answer ``code`` (4xx or 5xx), so
 tests can drive the sender's retry and failure paths against a real SMTP conversation.
+
+``delay`` (seconds) holds every accepted message that long *after* recording it and before the
+"250 OK": a sender killed in that window has delivered without knowing it (the lost-250 case).
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import threading
 from dataclasses import dataclass
@@ -37,7 +41,8 @@ class Received:
 
 
 class _Handler:
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
         self.messages: list[Received] = []
         self.refusals: list[str] = []
         self.refused: list[Received] = []  # what was offered and refused: a retry must repeat its Message-ID
@@ -52,13 +57,15 @@ class _Handler:
                 self.refused.append(received)
                 return self.refusals.pop(0)
             self.messages.append(received)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 OK"
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, *, delay: float = 0.0) -> None:
         self.port = free_port()
-        self.handler = _Handler()
+        self.handler = _Handler(delay)
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 
     def start(self) -> None:

@@ -1,0 +1,462 @@
+"""Chat load: K real Socket.IO customers (one OS process each) against a real ``switchboard serve``.
+
+Phases, all in one run on one machine:
+1. **ingest** — a gateway without workers (``SWITCHBOARD_RUN_WORKERS=false``); each client connects
+   once and sends M messages one after another, waiting for each ack (socket → stored → acked).
+2. **echo** — the same client code against a bare python-socketio aiohttp server (another process)
+   whose ``message`` handler only returns an ack: the ceiling of the socket stack itself.
+3. **reply** — the gateway restarted with its workers on a second tenant with the demo KB imported;
+   each client holds M visitors (M fresh customers: a conversation handed to a person gets no more AI
+   replies, so every question opens its own conversation) and, one after another, sends a KB question
+   and waits for the AI's reply pushed back on that socket; latency is send → reply received.
+4. **model ceiling** — ``agent_graph.embedder.embed`` on the same question texts, batched, in this
+   process while the gateway is idle.
+
+Clients connect from distinct loopback source addresses (127.0.0.2, 127.0.0.3, …; the destination is
+always 127.0.0.1) because the chat's per-address limits would otherwise throttle everyone as one
+customer. A ``rate_limited`` ack is retried with the same client id (the chat is idempotent by it) and
+counted. ``lost`` / ``duplicated``: per client id, not acked ok / acked as a duplicate or with a message
+id another client id got; per question, no AI reply in time / the same reply id pushed twice.
+
+    python -m bench.load --json [--clients K --messages M]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+QUESTIONS = (
+    "How do I get my money back for last month's payment?",
+    "I was billed two times this month, can you check?",
+    "Where can I download a PDF of my invoice for accounting?",
+    "I forgot my password and the reset email never arrives",
+    "Please delete my account and all my data permanently",
+    "Can I export all my data as a CSV before I leave?",
+    "What's the difference between the Pro and Business plans?",
+    "How do I invite a colleague to our workspace?",
+    "Is the service down right now? The dashboard won't load",
+    "I keep getting HTTP 429 too many requests from your API",
+    "When will my order ship and how do I track it?",
+    "How do I cancel my subscription without being charged again?",
+)
+CONNECT_SECONDS = 60.0
+ACK_SECONDS = 30.0
+MAX_RETRIES = 20
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+def source_ip(index: int) -> str:
+    return f"127.0.{1 + index // 250}.{2 + index % 250}"
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return round(ordered[k], 1)
+
+
+# --- client processes --------------------------------------------------------------------------------
+
+async def _session(http: Any, url: str, slug: str) -> str:
+    for _ in range(MAX_RETRIES):
+        async with http.post(f"{url}/chat/{slug}/session", json={}) as resp:
+            if resp.status == 429:
+                await asyncio.sleep(float(resp.headers.get("Retry-After", "1")))
+                continue
+            resp.raise_for_status()
+            return str((await resp.json())["token"])
+    raise RuntimeError("session endpoint kept rate limiting")
+
+
+async def _connect(url: str, ip: str, token: str, pushed: list[dict[str, Any]]) -> tuple[Any, Any]:
+    import aiohttp
+    import socketio
+
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(ip, 0)))
+    sio = socketio.AsyncClient(reconnection=False, http_session=http)
+    sio.on("message", pushed.append, namespace="/chat")
+    await sio.connect(url, namespaces=["/chat"], auth={"token": token}, transports=["websocket"],
+                      wait_timeout=CONNECT_SECONDS)
+    return sio, http
+
+
+async def _send(sio: Any, client_id: str, text: str, stats: Counter[str]) -> dict[str, Any] | None:
+    for _ in range(MAX_RETRIES):
+        try:
+            ack = await sio.call("message", {"client_id": client_id, "text": text}, namespace="/chat",
+                                 timeout=ACK_SECONDS)
+        except Exception:  # a timeout: retry under the same client id (idempotent)
+            stats["ack_timeouts"] += 1
+            continue
+        if isinstance(ack, dict) and ack.get("ok"):
+            return ack
+        if isinstance(ack, dict) and ack.get("error", {}).get("code") == "rate_limited":
+            stats["rate_limited"] += 1
+            await asyncio.sleep(0.25)
+            continue
+        stats["errors"] += 1
+        return None
+    return None
+
+
+async def _ingest_client(index: int, url: str, slug: str | None, messages: int, go: Any, ready: Any) -> dict[str, Any]:
+    import aiohttp
+
+    ip = source_ip(index)
+    pushed: list[dict[str, Any]] = []
+    stats: Counter[str] = Counter()
+    if slug is None:
+        token = "echo"
+    else:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(ip, 0))) as http:
+            token = await _session(http, url, slug)
+    sio, http = await _connect(url, ip, token, pushed)
+    acks: dict[str, dict[str, Any]] = {}
+    try:
+        ready.put(index)
+        await asyncio.to_thread(go.wait, CONNECT_SECONDS * 2)
+        started = time.time()
+        for k in range(messages):
+            client_id = f"c{index}-{k}-{uuid.uuid4().hex[:6]}"
+            ack = await _send(sio, client_id, QUESTIONS[(index + k) % len(QUESTIONS)], stats)
+            if ack is not None:
+                acks[client_id] = ack
+        finished = time.time()
+    finally:
+        await sio.disconnect()
+        await http.close()
+    return {"started": started, "finished": finished, "sent": messages, "acked": len(acks),
+            "duplicate_acks": sum(1 for a in acks.values() if a.get("duplicate")),
+            "message_ids": [a.get("message_id") for a in acks.values()], **stats}
+
+
+async def _reply_client(index: int, url: str, slug: str, messages: int, go: Any, ready: Any,
+                        within: float) -> dict[str, Any]:
+    import aiohttp
+
+    ip = source_ip(index)
+    stats: Counter[str] = Counter()
+    visitors: list[tuple[Any, Any, list[dict[str, Any]]]] = []
+    latencies: list[float] = []
+    reply_ids: list[int] = []
+    answered = 0
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(ip, 0))) as http:
+            tokens = [await _session(http, url, slug) for _ in range(messages)]
+        for token in tokens:
+            pushed: list[dict[str, Any]] = []
+            sio, session = await _connect(url, ip, token, pushed)
+            visitors.append((sio, session, pushed))
+        ready.put(index)
+        await asyncio.to_thread(go.wait, CONNECT_SECONDS * 2)
+        started = time.time()
+        for k, (sio, _, pushed) in enumerate(visitors):
+            t0 = time.perf_counter()
+            ack = await _send(sio, f"q{index}-{k}", QUESTIONS[(index * 5 + k) % len(QUESTIONS)], stats)
+            if ack is None:
+                continue
+            deadline = time.monotonic() + within
+            while time.monotonic() < deadline:
+                if any(m.get("direction") == "out" for m in pushed):
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                    answered += 1
+                    break
+                await asyncio.sleep(0.005)
+        finished = time.time()
+        # A grace moment for late pushes, then every reply id this client saw (duplicates included).
+        await asyncio.sleep(0.5)
+        for _, _, pushed in visitors:
+            reply_ids.extend(int(m["id"]) for m in pushed if m.get("direction") == "out")
+    finally:
+        for sio, session, _ in visitors:
+            await sio.disconnect()
+            await session.close()
+    return {"started": started, "finished": finished, "sent": messages, "answered": answered,
+            "latencies_ms": latencies, "reply_ids": reply_ids, **stats}
+
+
+def _client_main(kind: str, index: int, url: str, slug: str | None, messages: int, go: Any, ready: Any,
+                 out: Any, within: float) -> None:
+    try:
+        if kind == "reply":
+            assert slug is not None
+            result = asyncio.run(_reply_client(index, url, slug, messages, go, ready, within))
+        else:
+            result = asyncio.run(_ingest_client(index, url, slug, messages, go, ready))
+    except BaseException as exc:  # report, never hang the parent
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    out.put((index, result))
+
+
+def run_clients(kind: str, url: str, slug: str | None, clients: int, messages: int, *,
+                within: float = 60.0, timeout: float = 600.0) -> list[dict[str, Any]]:
+    ctx = mp.get_context("spawn")
+    go = ctx.Event()
+    out = ctx.Queue()
+    ready = ctx.Queue()
+    procs = [ctx.Process(target=_client_main, args=(kind, i, url, slug, messages, go, ready, out, within),
+                         daemon=True) for i in range(clients)]
+    for p in procs:
+        p.start()
+    # Start together once every client is connected (a client that failed to connect reports an error).
+    connected = 0
+    ready_deadline = time.monotonic() + CONNECT_SECONDS * 2
+    while connected < clients and time.monotonic() < ready_deadline and any(p.is_alive() for p in procs):
+        try:
+            ready.get(timeout=1.0)
+            connected += 1
+        except Exception:
+            continue
+    go.set()
+    results: dict[int, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    while len(results) < clients and time.monotonic() < deadline:
+        try:
+            index, result = out.get(timeout=1.0)
+        except Exception:
+            continue
+        results[index] = result
+    for p in procs:
+        p.join(5)
+        if p.is_alive():
+            p.kill()
+    missing = [{"error": "no result (timed out)"} for _ in range(clients - len(results))]
+    return [*results.values(), *missing]
+
+
+# --- servers ------------------------------------------------------------------------------------------
+
+def echo_server_main(port: int) -> None:
+    """A bare python-socketio aiohttp server: ``/chat`` ``message`` → an ack, nothing stored."""
+    import socketio
+    from aiohttp import web
+
+    sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
+    app = web.Application()
+    sio.attach(app)
+    counter = {"n": 0}
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app.router.add_get("/readyz", health)
+
+    @sio.on("message", namespace="/chat")  # type: ignore[misc]
+    async def message(sid: str, data: Any) -> dict[str, Any]:
+        counter["n"] += 1
+        return {"ok": True, "message_id": counter["n"], "seq": counter["n"], "conversation_id": 1,
+                "duplicate": False}
+
+    web.run_app(app, host="127.0.0.1", port=port, print=None, handle_signals=True)
+
+
+def start_gateway(tmp: Path, dsn: str, port: int, secret: str, workers: bool, name: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_") and k != "DATABASE_URL"}
+    env.update({"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DATABASE_URL": dsn,
+                "SWITCHBOARD_SECRET_KEY": secret, "SWITCHBOARD_DATA_DIR": str(tmp / "gw"),
+                "SWITCHBOARD_RUN_WORKERS": "true" if workers else "false", "SWITCHBOARD_LOG_LEVEL": "WARNING",
+                "SWITCHBOARD_POOL_MAX_SIZE": "20"})
+    log = (tmp / f"{name}.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)], cwd=tmp, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    wait_http(f"http://127.0.0.1:{port}/readyz", 120, proc)
+    return proc
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(45)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+# --- the run ------------------------------------------------------------------------------------------
+
+def rate(results: list[dict[str, Any]], count_key: str) -> tuple[float, int]:
+    ok = [r for r in results if "error" not in r]
+    if not ok:
+        return 0.0, 0
+    count = sum(int(r[count_key]) for r in ok)
+    wall = max(r["finished"] for r in ok) - min(r["started"] for r in ok)
+    return (round(count / wall, 1) if wall > 0 else 0.0), count
+
+
+async def _prepare(dsn: str) -> tuple[str, str]:
+    from agent_graph.kb_import import import_directory
+    from gateway.demo import DEMO_KB
+    from store import db, tenants
+
+    await db.migrate(dsn)
+    pool = await db.open_pool(dsn, max_size=4)
+    try:
+        async with pool.connection() as conn:
+            ingest_tenant = await tenants.create(conn, "load-ingest", "Load Ingest")
+            reply_tenant = await tenants.create(conn, "load-reply", "Load Reply")
+        await import_directory(pool, reply_tenant.id, DEMO_KB, progress=False)
+        return ingest_tenant.slug, reply_tenant.slug
+    finally:
+        await pool.close()
+
+
+async def _park_ingest_jobs(dsn: str) -> int:
+    """The ingest phase ran without workers: its queued agent runs must not load the reply phase."""
+    import psycopg
+
+    from gateway.ingest import AGENT_RUN
+
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        cur = await conn.execute("UPDATE jobs SET status = 'done', finished_at = now() WHERE kind = %s"
+                                 " AND status = 'queued'", (AGENT_RUN,))
+        return cur.rowcount
+
+
+def model_ceiling(texts: list[str], min_seconds: float = 2.0) -> float:
+    from agent_graph.embedder import embed
+
+    embed(texts[:8])  # load the model outside the timing
+    n = 0
+    started = time.perf_counter()
+    for _ in range(1000):
+        embed(texts)
+        n += len(texts)
+        if time.perf_counter() - started >= min_seconds:
+            break
+    return round(n / (time.perf_counter() - started), 1)
+
+
+def run(clients: int, messages: int, reply_wait: float) -> dict[str, Any]:
+    from store.embedded import EmbeddedPostgres
+
+    tmp = Path(tempfile.mkdtemp(prefix="sb-load-"))
+    pg = EmbeddedPostgres(tmp / "pg")
+    dsn = pg.start()
+    secret = uuid.uuid4().hex * 2
+    procs: list[subprocess.Popen[bytes]] = []
+    echo: Any = None
+    try:
+        ingest_slug, reply_slug = asyncio.run(_prepare(dsn))
+        port = free_port()
+
+        gw = start_gateway(tmp, dsn, port, secret, workers=False, name="serve-ingest")
+        procs.append(gw)
+        url = f"http://127.0.0.1:{port}"
+        ingest_results = run_clients("ingest", url, ingest_slug, clients, messages)
+        stop_process(gw)
+
+        echo_port = free_port()
+        echo = mp.get_context("spawn").Process(target=echo_server_main, args=(echo_port,), daemon=True)
+        echo.start()
+        wait_http(f"http://127.0.0.1:{echo_port}/readyz", 30)
+        echo_results = run_clients("echo", f"http://127.0.0.1:{echo_port}", None, clients, messages)
+        echo.terminate()
+        echo.join(10)
+
+        parked = asyncio.run(_park_ingest_jobs(dsn))
+        gw = start_gateway(tmp, dsn, port, secret, workers=True, name="serve-reply")
+        procs.append(gw)
+        warm = run_clients("reply", url, reply_slug, 1, 1, within=120)  # model load, not counted
+        reply_results = run_clients("reply", url, reply_slug, clients, messages, within=reply_wait,
+                                    timeout=120 + clients * messages * reply_wait)
+        stop_process(gw)
+
+        texts = [QUESTIONS[(i * 5 + k) % len(QUESTIONS)] for i in range(clients) for k in range(messages)]
+        ceiling = model_ceiling(texts)
+    finally:
+        for p in procs:
+            stop_process(p)
+        if echo is not None and echo.is_alive():
+            echo.kill()
+        pg.stop()
+
+    ingest_rate, ingest_acked = rate(ingest_results, "acked")
+    echo_rate, _ = rate(echo_results, "acked")
+    reply_rate, answered = rate(reply_results, "answered")
+    ok_ingest = [r for r in ingest_results if "error" not in r]
+    ok_reply = [r for r in reply_results if "error" not in r]
+    message_ids = [m for r in ok_ingest for m in r["message_ids"]]
+    reply_ids = Counter(i for r in ok_reply for i in r["reply_ids"])
+    latencies = [x for r in ok_reply for x in r["latencies_ms"]]
+    sent = clients * messages
+    return {
+        "clients": clients, "messages_per_client": messages,
+        "ingest_msgs_per_s": ingest_rate, "echo_msgs_per_s": echo_rate,
+        "ingest_ratio": round(ingest_rate / echo_rate, 3) if echo_rate else None,
+        "reply_msgs_per_s": reply_rate, "model_ceiling_per_s": ceiling,
+        "reply_ratio": round(reply_rate / ceiling, 3) if ceiling else None,
+        "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
+        "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
+        "lost": (sent - ingest_acked) + (sent - answered),
+        "duplicated": (sum(r["duplicate_acks"] for r in ok_ingest) + (len(message_ids) - len(set(message_ids)))
+                       + sum(c - 1 for c in reply_ids.values() if c > 1)),
+        "detail": {
+            "ingest": {"acked": ingest_acked, "sent": sent,
+                       "rate_limited_retries": sum(r.get("rate_limited", 0) for r in ok_ingest),
+                       "ack_timeouts": sum(r.get("ack_timeouts", 0) for r in ok_ingest)},
+            "echo": {"acked": sum(int(r["acked"]) for r in echo_results if "error" not in r), "sent": sent},
+            "reply": {"answered": answered, "sent": sent, "reply_wait_s": reply_wait,
+                      "rate_limited_retries": sum(r.get("rate_limited", 0) for r in ok_reply)},
+            "client_errors": [r["error"] for r in [*ingest_results, *echo_results, *reply_results] if "error" in r][:5],
+            "warmup_answered": sum(int(r.get("answered", 0)) for r in warm),
+            "parked_ingest_agent_jobs": parked, "cpus": os.cpu_count(),
+            "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--clients", type=int, default=20, help="K concurrent chat customers (processes)")
+    parser.add_argument("--messages", type=int, default=10, help="M messages per customer")
+    parser.add_argument("--reply-wait", type=float, default=60.0, help="seconds to wait for each AI reply")
+    args = parser.parse_args(argv)
+    if not 1 <= args.clients <= 500 or not 1 <= args.messages <= 1000:
+        parser.error("--clients 1..500, --messages 1..1000")
+    result = run(args.clients, args.messages, args.reply_wait)
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""Request and response bodies of REST v1 as pydantic models: validation and the OpenAPI schemas
+come from the same classes, so the document cannot drift from what the handlers accept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from store.models import AuthorKind, Channel, ConversationStatus, Direction, ReplyKind
+
+MAX_BATCH = 100
+MAX_TEXT = 100_000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable, e.g. invalid, unauthorized, forbidden, not_found, rate_limited")
+    message: str
+    field: str | None = Field(default=None, description="the request field at fault, when there is one")
+
+
+class ErrorBody(BaseModel):
+    """Every error, on every route."""
+
+    error: ErrorDetail
+
+
+class ClassifyItem(Strict):
+    subject: str | None = Field(default=None, max_length=998)
+    body: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class ClassifyRequest(Strict):
+    """Either one text (``subject``?, ``body``) or ``items``, a batch of up to 100."""
+
+    subject: str | None = Field(default=None, max_length=998)
+    body: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    items: list[ClassifyItem] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def one_form(self) -> ClassifyRequest:
+        if (self.body is None) == (self.items is None):
+            raise ValueError("send either body (with an optional subject) or items, not both")
+        if self.items is not None and self.subject is not None:
+            raise ValueError("subject belongs inside each item of a batch")
+        return self
+
+
+class Label(BaseModel):
+    label: str
+    confidence: float
+
+
+class SourceOut(BaseModel):
+    id: str = Field(description='e.g. "kb:12#3": article 12, chunk 3')
+    title: str
+    snippet: str
+    score: float = Field(description="cosine similarity of the passage to the text")
+    url: str | None = None
+
+
+class ClassifyResult(BaseModel):
+    category: Label
+    urgency: Label
+    sentiment: Label
+    complexity: Label
+    language: Label
+    skills: list[str]
+    top_categories: list[Label] = Field(description="the likeliest categories, best first")
+    sources: list[SourceOut] = Field(description="matching knowledge-base passages, best first")
+
+
+class ClassifyBatchResult(BaseModel):
+    results: list[ClassifyResult] = Field(description="one per item, in request order")
+
+
+class ConversationOut(BaseModel):
+    id: int
+    status: ConversationStatus
+    channel: Channel = Field(description="the channel of the latest message")
+    subject: str | None
+    category: str | None
+    urgency: str | None
+    sentiment: str | None
+    customer_id: int
+    assignee_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationPage(BaseModel):
+    data: list[ConversationOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
+
+
+class MessageOut(BaseModel):
+    id: int
+    seq: int
+    direction: Direction
+    author_kind: AuthorKind
+    channel: Channel
+    subject: str | None
+    text: str
+    reply_kind: ReplyKind | None
+    sources: list[SourceOut]
+    created_at: datetime
+
+
+class ConversationDetail(ConversationOut):
+    messages: list[MessageOut] = Field(description="oldest first; internal notes and drafts only with scope admin")
+
+
+class ListConversationsQuery(Strict):
+    status: ConversationStatus | None = None
+    channel: Channel | None = Field(default=None, description="the conversation's latest channel")
+    limit: int = Field(default=50, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=200, description="next_cursor of the previous page")
+
+
+class CustomerRef(Strict):
+    """Who wrote it: an id in the calling system and/or an email address (at least one)."""
+
+    external_id: str | None = Field(default=None, min_length=1, max_length=200,
+                                    description='the customer in your system, e.g. "crm:4711"')
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    name: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def some_identity(self) -> CustomerRef:
+        if self.external_id is None and self.email is None:
+            raise ValueError("external_id or email is required")
+        return self
+
+
+class CreateConversationRequest(Strict):
+    external_id: str = Field(min_length=1, max_length=512,
+                             description="your id for this message; resending it returns the same conversation")
+    customer: CustomerRef
+    subject: str | None = Field(default=None, max_length=998)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class CreateConversationResult(BaseModel):
+    conversation_id: int
+    message_id: int
+    customer_id: int
+    created_conversation: bool = Field(description="false when the message joined the customer's open conversation")
+    duplicate: bool = Field(description="true when external_id was seen before; nothing new was stored")
+
+
+class ConversationPath(Strict):
+    id: int = Field(ge=1)
+
+
+Scope = Literal["read", "write", "classify", "admin"]

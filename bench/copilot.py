@@ -19,10 +19,8 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -117,22 +115,10 @@ async def measure(dsn: str, questions: tuple[str, ...] = QUESTIONS) -> dict[str,
 async def run(dsn: str | None) -> dict[str, Any]:
     if dsn:
         return await measure(dsn)
-    import psycopg
-    from psycopg import conninfo
+    from bench.scratch_db import scratch_database  # heavy: only when no --dsn is given
 
-    from store.embedded import EmbeddedPostgres
-
-    with tempfile.TemporaryDirectory(prefix="sb-bench-copilot-") as tmp:
-        server = EmbeddedPostgres(Path(tmp) / "pg")
-        admin = await asyncio.to_thread(server.start)
-        try:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute('CREATE DATABASE "bench"')
-            params = conninfo.conninfo_to_dict(admin)
-            params["dbname"] = "bench"
-            return await measure(conninfo.make_conninfo(**params))
-        finally:
-            await asyncio.to_thread(server.stop)
+    async with scratch_database("sb-bench-copilot-") as scratch:
+        return await measure(scratch)
 
 
 def main(argv: list[str] | None = None) -> None:

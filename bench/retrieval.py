@@ -24,7 +24,6 @@ import json
 import re
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -171,23 +170,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.dsn:
         metrics = await measure(args.dsn, kb_articles, test, k_candidates=args.candidates, progress=args.progress)
     else:
-        import psycopg
-        from psycopg import conninfo
+        from bench.scratch_db import scratch_database  # heavy: only when no --dsn is given
 
-        from store.embedded import EmbeddedPostgres
-
-        with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
-            server = EmbeddedPostgres(Path(tmp) / "pg")
-            admin = await asyncio.to_thread(server.start)
-            try:
-                with psycopg.connect(admin, autocommit=True) as conn:
-                    conn.execute('CREATE DATABASE "bench"')
-                params = conninfo.conninfo_to_dict(admin)
-                params["dbname"] = "bench"
-                metrics = await measure(conninfo.make_conninfo(**params), kb_articles, test,
-                                        k_candidates=args.candidates, progress=args.progress)
-            finally:
-                await asyncio.to_thread(server.stop)
+        async with scratch_database() as scratch:
+            metrics = await measure(scratch, kb_articles, test, k_candidates=args.candidates, progress=args.progress)
     return {**metrics, "removed_overlap": removed, "n_train": len(train), "per_intent": args.per_intent}
 
 

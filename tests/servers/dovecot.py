@@ -32,6 +32,9 @@ def available() -> bool:
     return Path(DOVECOT).exists()
 
 
+SPARE_USERS = 200
+
+
 class Dovecot:
     def __init__(self) -> None:
         # /tmp rather than pytest's tmp dir: Dovecot's unprivileged processes must enter the directory.
@@ -41,13 +44,17 @@ class Dovecot:
         self.conf = self.root / "dovecot.conf"
         self.user = USER
         self.password = PASSWORD
+        # Dovecot's passwd-file backend re-reads its file at most once a second, so a user appended
+        # and used within the same second is unknown (seen on a fast machine). Every user a test run
+        # can need is therefore written before the server starts, and handed out from this list.
+        self._spare_users = [f"u{i:04d}{uuid.uuid4().hex[:6]}@example.test" for i in range(SPARE_USERS)]
 
     def with_new_user(self) -> Dovecot:
         """The same server seen as a fresh mailbox owner: tests share one server, never a maildir."""
+        if not self._spare_users:
+            raise RuntimeError(f"all {SPARE_USERS} pre-created Dovecot users are in use; raise SPARE_USERS")
         other = copy.copy(self)
-        other.user = f"u{uuid.uuid4().hex[:10]}@example.test"
-        with (self.root / "users").open("a") as users:  # passwd-file rereads the file when it changes
-            users.write(f"{other.user}:{{PLAIN}}{self.password}::::::\n")
+        other.user = self._spare_users.pop()  # the list is shared with the copies: each user once
         return other
 
     def _write_config(self) -> None:
@@ -56,7 +63,8 @@ class Dovecot:
             (r / d).mkdir(exist_ok=True)
         os.chown(r / "mail", MAIL_UID, MAIL_UID)
         if not (r / "users").exists():
-            (r / "users").write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n")
+            (r / "users").write_text("".join(f"{user}:{{PLAIN}}{self.password}::::::\n"
+                                             for user in (self.user, *self._spare_users)))
         self.conf.write_text(f"""
 base_dir = {r}/base
 state_dir = {r}/state

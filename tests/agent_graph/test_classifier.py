@@ -7,10 +7,7 @@ Bounded to well under a minute including the cold model load: a handful of BANKI
 from __future__ import annotations
 
 import asyncio
-import csv
-from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +15,8 @@ import pytest
 from agent_graph import embedder as embedder_mod
 from agent_graph.classifier import HeadConfig, IntentClassifier
 from agent_graph.embedder import Embedder, MicroBatcher, get_embedder
+from tests.agent_graph.banking import BANKING77, utterances_by_intent
 
-BANKING77 = Path("/work/shared/datasets/banking77/train.csv")
 INTENTS = [
     "card_arrival",
     "lost_or_stolen_card",
@@ -51,13 +48,7 @@ needs_model = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def banking_few_shot() -> tuple[list[str], list[str], list[str], list[str]]:
-    if not BANKING77.exists():
-        pytest.skip(f"BANKING77 not found at {BANKING77} (shared datasets are not in the repo)")
-    by_intent: dict[str, list[str]] = defaultdict(list)
-    with BANKING77.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            if row["category"] in INTENTS:
-                by_intent[row["category"]].append(row["text"])
+    by_intent = utterances_by_intent(INTENTS, BANKING77)
     rng = np.random.default_rng(0)
     train_x: list[str] = []
     train_y: list[str] = []

@@ -6,9 +6,6 @@ model, so the numbers are the ones a tenant would see; bounded well under a minu
 
 from __future__ import annotations
 
-import csv
-from collections import defaultdict
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -27,9 +24,9 @@ from store import classifiers, tenants, triage
 from store.jobs import Job
 from store.models import Classification
 from store.tenants import Tenant
+from tests.agent_graph.banking import BANKING77, utterances_by_intent
 from tests.agent_graph.conftest import say
 
-BANKING77 = Path("/work/shared/datasets/banking77/train.csv")
 # Six card intents that a two-example head confuses: there is room for the corrections to help.
 INTENTS = ["card_arrival", "card_delivery_estimate", "card_linking", "activate_my_card", "card_not_working",
            "lost_or_stolen_card"]
@@ -38,13 +35,7 @@ FEEDBACK = 12  # corrections per intent from agents
 
 
 def _banking() -> dict[str, list[str]]:
-    if not BANKING77.exists():
-        pytest.skip(f"BANKING77 not found at {BANKING77} (shared datasets are not in the repo)")
-    by_intent: dict[str, list[str]] = defaultdict(list)
-    with BANKING77.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            if row["category"] in INTENTS:
-                by_intent[row["category"]].append(row["text"])
+    by_intent = utterances_by_intent(INTENTS, BANKING77)
     rng = np.random.default_rng(7)
     return {i: [by_intent[i][j] for j in rng.permutation(len(by_intent[i]))] for i in INTENTS}
 

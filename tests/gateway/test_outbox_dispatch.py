@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from psycopg_pool import AsyncConnectionPool
@@ -18,7 +20,7 @@ from store.outbox import Delivery, PermanentDeliveryError, TransientDeliveryErro
 from store.tenants import Tenant
 from tests import factories as f
 from tests.channels.test_chat import Visitor, poll_until, session_token
-from tests.servers.gateway import running_gateway
+from tests.servers.gateway import RunningGateway, running_gateway
 
 
 async def _write_replies(pool: AsyncConnectionPool, tenant_id: int, conversation_id: int, n: int) -> list[int]:
@@ -31,6 +33,18 @@ async def _write_replies(pool: AsyncConnectionPool, tenant_id: int, conversation
     return ids
 
 
+@asynccontextmanager
+async def _visitor_with_replies(pool: AsyncConnectionPool, dsn: str, tenant: Tenant, tmp_path: Path, n: int
+                                ) -> AsyncIterator[tuple[RunningGateway, Visitor, list[int]]]:
+    """A gateway without its own dispatcher, a connected visitor, and ``n`` agent replies waiting to go out."""
+    async with running_gateway(pool, dsn, tmp_path, run_workers=False) as gw:
+        tok = await session_token(gw.url, tenant.slug)
+        v = Visitor()
+        await v.connect(gw.url, tok["token"])
+        ack = await v.call("message", {"client_id": "1", "text": "hello"})
+        yield gw, v, await _write_replies(pool, tenant.id, ack["conversation_id"], n)
+
+
 async def _statuses(pool: AsyncConnectionPool, tenant_id: int) -> Counter[str]:
     async with pool.connection() as conn:
         cur = await conn.execute("SELECT status FROM outbox WHERE tenant_id = %s", (tenant_id,))
@@ -40,12 +54,7 @@ async def _statuses(pool: AsyncConnectionPool, tenant_id: int) -> Counter[str]:
 async def test_three_dispatchers_deliver_every_reply_exactly_once(
     pool: AsyncConnectionPool, dsn: str, tenant: Tenant, tmp_path: Path
 ) -> None:
-    async with running_gateway(pool, dsn, tmp_path, run_workers=False) as gw:
-        tok = await session_token(gw.url, tenant.slug)
-        v = Visitor()
-        await v.connect(gw.url, tok["token"])
-        ack = await v.call("message", {"client_id": "1", "text": "hello"})
-        ids = await _write_replies(pool, tenant.id, ack["conversation_id"], 60)
+    async with _visitor_with_replies(pool, dsn, tenant, tmp_path, 60) as (gw, v, ids):
         senders = services(gw.app)["senders"]
         dispatchers = [Dispatcher(pool, senders, batch=7) for _ in range(3)]
 
@@ -64,12 +73,7 @@ async def test_three_dispatchers_deliver_every_reply_exactly_once(
 async def test_a_dispatcher_that_dies_holding_a_lease_loses_nothing(
     pool: AsyncConnectionPool, dsn: str, tenant: Tenant, tmp_path: Path
 ) -> None:
-    async with running_gateway(pool, dsn, tmp_path, run_workers=False) as gw:
-        tok = await session_token(gw.url, tenant.slug)
-        v = Visitor()
-        await v.connect(gw.url, tok["token"])
-        ack = await v.call("message", {"client_id": "1", "text": "hello"})
-        ids = await _write_replies(pool, tenant.id, ack["conversation_id"], 5)
+    async with _visitor_with_replies(pool, dsn, tenant, tmp_path, 5) as (gw, v, ids):
         # A dispatcher leases the rows, then dies before sending (its lease is 0.5 s).
         async with pool.connection() as conn:
             leased = await outbox.claim_due(conn, [Channel.CHAT], lease_seconds=0.5)

@@ -108,7 +108,15 @@ def parse(text: str, *, filename: str, is_html: bool) -> ParsedArticle:
     if not title:
         first = next((HEADING.match(line) for line in body.splitlines() if HEADING.match(line)), None)
         title = first.group(2) if first else filename.rsplit(".", 1)[0].replace("-", " ").replace("_", " ").capitalize()
-    return ParsedArticle(title=title, body=body.strip(), url=meta.get("url"), language=meta.get("language", "en"))
+    # Front matter wins; otherwise the text says its language (what the KB covers decides what the AI may answer).
+    language = (meta.get("language") or "").strip().lower()[:8] or language_of(f"{title}\n{body}")
+    return ParsedArticle(title=title, body=body.strip(), url=meta.get("url"), language=language)
+
+
+def language_of(text: str) -> str:
+    from agent_graph.language import detect
+
+    return detect(text).code
 
 
 def sections(article: ParsedArticle) -> list[tuple[str, str]]:

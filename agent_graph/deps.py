@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +31,21 @@ DEFAULT_POLICY: dict[str, Any] = {
 }
 
 
+# Tenants read during one agent run: every node asks for the tenant's settings, one read serves them.
+# A context variable, because LangGraph runs nodes in tasks that inherit the run's context.
+_RUN_TENANTS: ContextVar[dict[int, Tenant] | None] = ContextVar("run_tenants", default=None)
+
+
+@contextmanager
+def one_run() -> Iterator[None]:
+    """Settings are read once per run: a change made mid-run applies from the next message on."""
+    token = _RUN_TENANTS.set({})
+    try:
+        yield
+    finally:
+        _RUN_TENANTS.reset(token)
+
+
 @dataclass
 class GraphDeps:
     pool: AsyncConnectionPool
@@ -38,10 +56,15 @@ class GraphDeps:
     _vectors: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict)
 
     async def tenant(self, tenant_id: int) -> Tenant:
+        memo = _RUN_TENANTS.get()
+        if memo is not None and tenant_id in memo:
+            return memo[tenant_id]
         async with self.pool.connection() as conn:
             tenant = await tenants.get(conn, tenant_id)
         if tenant is None:
             raise LookupError(f"tenant {tenant_id} not found")
+        if memo is not None:
+            memo[tenant_id] = tenant
         return tenant
 
     async def vector(self, text: str) -> np.ndarray:

@@ -57,7 +57,7 @@ def embedding_text(title: str, ch: chunking.Chunk) -> str:
 async def import_article(
     pool: AsyncConnectionPool, tenant_id: int, *, key: str, text: str, is_html: bool = False,
     source_path: str | None = None, source_updated_at: datetime | None = None,
-    title: str | None = None, url: str | None = None,
+    title: str | None = None, url: str | None = None, status: str | None = None,
 ) -> tuple[kb.UpsertResult, bool]:
     """Upserts one article; returns the store's result and whether it is new.
 
@@ -82,7 +82,7 @@ async def import_article(
         result = await kb.upsert_article(
             conn, tenant_id, key=key, title=article.title, body=article.body, content_hash=digest, chunks=chunks,
             url=article.url, language=article.language, source_path=source_path,
-            source_updated_at=source_updated_at, embedder=embedder_id,
+            source_updated_at=source_updated_at, embedder=embedder_id, status=status,
         )
     return result, stored is None
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 LANGUAGES = ("ENGLISH", "GERMAN", "FRENCH", "SPANISH", "ITALIAN", "PORTUGUESE", "DUTCH")
+LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
+                  "pt": "Portuguese", "nl": "Dutch"}  # for prompts and the reasons agents read
 MIN_CONFIDENCE = 0.5  # below this a short message says too little; the tenant's default wins
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from agent_graph import tenant_gates
 from agent_graph.classifier import IntentClassifier
 from agent_graph.embedder import embed_many_async, get_embedder
 from agent_graph.tenant_models import TenantModels, _signature
@@ -39,6 +40,14 @@ from store import classifiers, jobs, tenants
 log = logging.getLogger(__name__)
 
 RETRAIN = "retrain"  # job kind: retrain one tenant's category classifier from feedback
+# Tenant setting ``retrain_schedule``: retrain every ``every_days`` (0 = on demand only), but only once
+# ``min_new_labels`` feedback labels arrived since the last retrain (fewer would mostly re-learn old data).
+SCHEDULE_DEFAULTS: dict[str, int] = {"every_days": 7, "min_new_labels": 20}
+
+
+def schedule_setting(settings: dict[str, Any]) -> dict[str, int]:
+    given = settings.get("retrain_schedule")
+    return {**SCHEDULE_DEFAULTS, **(given if isinstance(given, dict) else {})}
 
 
 @dataclass(frozen=True)
@@ -187,6 +196,8 @@ async def promote_if_not_worse(pool: AsyncConnectionPool, tenant_id: int, candid
             conn, tenant_id, embedder=candidate.model_id, labels=candidate.labels, model=candidate.save(),
             examples_hash=labels.examples_hash, metrics=metrics, active=promote, source="retrain")
     log.info("tenant %s: classifier v%s %s (%s)", tenant_id, version, metrics["decision"], reason)
+    if promote:  # a new serving model: its gates are measured on the same held-back labels
+        await tenant_gates.recompute(pool, tenant_id, candidate, version, labels.holdout)
     return RetrainResult(promote, reason, version, version if promote else current_version, cand_acc, cur_acc,
                          current_version, len(labels.train), len(labels.holdout), labels.sources)
 
@@ -225,7 +236,20 @@ async def rollback(pool: AsyncConnectionPool, tenant_id: int) -> int:
             raise LookupError(f"tenant {tenant_id}: v{current.version} is the first version that served")
         await classifiers.activate(conn, tenant_id, previous)
     log.info("tenant %s: classifier rolled back v%s → v%s", tenant_id, current.version, previous)
+    await recompute_gates(pool, tenant_id)
     return previous
+
+
+async def recompute_gates(pool: AsyncConnectionPool, tenant_id: int, config: RetrainConfig | None = None) -> int | None:
+    """Gates for whatever serves now (after a rollback); returns its version, None without a model."""
+    async with pool.connection() as conn:
+        tenant = await tenants.get(conn, tenant_id)
+        current = await _current(conn, tenant_id)
+    if tenant is None or current is None:
+        return None
+    labels = await gather(pool, tenant_id, tuple(tenant.setting("categories")), config)
+    await tenant_gates.recompute(pool, tenant_id, current[1], current[0], labels.holdout)
+    return current[0]
 
 
 async def enqueue_retrain(conn: AsyncConnection[Any], tenant_id: int) -> int | None:

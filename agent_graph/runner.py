@@ -15,13 +15,13 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from langgraph.types import Command
+from langgraph.types import Command, Durability
 from psycopg_pool import AsyncConnectionPool
 
 from agent_graph import checkpoints
 from agent_graph.backends import ModelBackend
 from agent_graph.backends.offline import OfflineBackend
-from agent_graph.deps import GraphDeps
+from agent_graph.deps import GraphDeps, one_run
 from agent_graph.embedder import embed_many_async
 from agent_graph.extractive import Passage
 from agent_graph.graph import compile_graph, disable_tracing, thread_id
@@ -76,6 +76,12 @@ def _reply(data: dict[str, Any] | None) -> Reply | None:
     return Reply(ReplyKind(data["kind"]), data["text"], sources=tuple(Source(**s) for s in data["sources"]),
                  actions=tuple(Action(**a) for a in data["actions"]), language=data["language"])
 
+# Checkpoints are written when a turn ends (answered, handed off, or interrupted to wait for the
+# customer), not after every node: per-node writes were most of an agent run's database work. A run
+# killed mid-turn is simply run again from the previous turn's checkpoint (its job is retried), and the
+# nodes that send check for their own earlier reply, so nothing goes out twice.
+DURABILITY: Durability = "exit"
+
 
 class AgentRunner:
     def __init__(self, pool: AsyncConnectionPool, *, reply_sink: ReplySink, router: Router,
@@ -118,13 +124,17 @@ class AgentRunner:
         return self._graph
 
     async def run(self, tenant_id: int, conversation_id: int, message_id: int) -> AgentOutcome:
+        with one_run():
+            return await self._run(tenant_id, conversation_id, message_id)
+
+    async def _run(self, tenant_id: int, conversation_id: int, message_id: int) -> AgentOutcome:
         config = {"configurable": {"thread_id": thread_id(tenant_id, conversation_id)}}
         snapshot = await self.graph.aget_state(config)
         values: dict[str, Any] = dict(snapshot.values or {})
         if snapshot.next and not snapshot.interrupts:
             # A previous attempt died mid-graph (the job is being retried): finish it from its last
             # checkpoint. Nodes that send check for their own earlier reply, so nothing goes out twice.
-            return self._outcome(await self.graph.ainvoke(None, config, durability="sync"))
+            return self._outcome(await self.graph.ainvoke(None, config, durability=DURABILITY))
         async with self.pool.connection() as conn, conn.transaction():
             conv = await conversations.get(conn, tenant_id, conversation_id, lock=True)
             new = await self._new_customer_messages(conn, tenant_id, conversation_id, int(values.get("last_seq", 0)),
@@ -139,7 +149,7 @@ class AgentRunner:
                 return await self._confirm_solved(conn, tenant_id, conversation_id, conv.status, new)
         turn = Turn(message_id=new[-1].id, seq=new[-1].seq, text="\n".join(m.text for m in new))
         if snapshot.interrupts:
-            result = await self.graph.ainvoke(Command(resume=turn), config, durability="sync")
+            result = await self.graph.ainvoke(Command(resume=turn), config, durability=DURABILITY)
         else:
             fresh: AgentState = {
                 "tenant_id": tenant_id, "conversation_id": conversation_id, "message_id": turn["message_id"],
@@ -148,7 +158,7 @@ class AgentRunner:
                 "classification": {}, "classify_meta": {}, "safety": {}, "hits": [], "past": [],
                 "retrieval_score": 0.0, "decision": "", "reason": "", "confidence": 0.0, "outcome": {},
             }
-            result = await self.graph.ainvoke(fresh, config, durability="sync")
+            result = await self.graph.ainvoke(fresh, config, durability=DURABILITY)
         return self._outcome(result)
 
     @staticmethod
@@ -194,15 +204,14 @@ class AgentRunner:
                 return await self.remember_resolved(tenant_id, conversation_id, conn=own)
         msgs = await conversations.messages(conn, tenant_id, conversation_id)
         questions = [m.text for m in msgs if m.direction is Direction.INBOUND and not SOLVED_TEXT.match(m.text)]
-        answers = [m.text for m in msgs if m.direction is Direction.OUTBOUND
-                   and m.reply_kind in (ReplyKind.ANSWER, None) and m.author_kind in (AuthorKind.AI, AuthorKind.AGENT)]
-        if not questions or not answers:
+        answer = await past_conversations.best_answer(conn, tenant_id, conversation_id)
+        if not questions or answer is None:
             return False
         question = "\n".join(questions)[:2000]
         vector = (await embed_many_async([question]))[0]
         conv = await conversations.get(conn, tenant_id, conversation_id)
-        await past_conversations.remember(conn, tenant_id, conversation_id, question=question, answer=answers[-1][:4000],
-                                          category=conv.category, embedding=vector)
+        await past_conversations.remember(conn, tenant_id, conversation_id, question=question, answer=answer[0][:4000],
+                                          category=conv.category, embedding=vector, answer_origin=answer[1])
         return True
 
     @staticmethod

@@ -35,6 +35,7 @@ class AgentState(TypedDict, total=False):
     hits: list[dict[str, Any]]  # KB passages (source + quoted text + cosine)
     past: list[dict[str, Any]]  # similar resolved conversations: agents only, never customer-visible
     retrieval_score: float
+    kb_languages: list[str]  # languages the tenant's KB has articles in (decide answers only in these)
     decision: str
     reason: str
     confidence: float

@@ -80,6 +80,8 @@ class TenantModels:
         self.pool = pool
         self._cache: dict[int, CategoryModel] = {}
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # tenant → (stamp the cached model was checked against, the model): the per-message fast path.
+        self._checked: dict[int, tuple[tuple[Any, ...], CategoryModel]] = {}
 
     async def training_set(self, tenant_id: int, categories: tuple[str, ...]) -> list[tuple[str, str]]:
         async with self.pool.connection() as conn:
@@ -90,6 +92,21 @@ class TenantModels:
         return pairs
 
     async def get(self, tenant_id: int, categories: tuple[str, ...]) -> CategoryModel:
+        """One cheap query per message; examples are read and hashed (under the lock) only after a change.
+
+        The lock used to be taken on every call, which queued every concurrent agent run of a tenant
+        behind one another's example reads: the largest single cost under load.
+        """
+        async with self.pool.connection() as conn:
+            key = (*(await classifiers.stamp(conn, tenant_id)), categories)
+        checked = self._checked.get(tenant_id)
+        if checked is not None and checked[0] == key:
+            return checked[1]
+        model = await self._load(tenant_id, categories)
+        self._checked[tenant_id] = (key, model)
+        return model
+
+    async def _load(self, tenant_id: int, categories: tuple[str, ...]) -> CategoryModel:
         async with self._locks[tenant_id]:
             pairs = await self.training_set(tenant_id, categories)
             signature = _signature(pairs, get_embedder().model_id)

@@ -112,13 +112,24 @@ async def measure(dsn: str, questions: tuple[str, ...] = QUESTIONS) -> dict[str,
     }
 
 
+def held_out_questions() -> tuple[tuple[str, ...], int]:
+    """QUESTIONS minus any that the demo KB contains verbatim (as a line or sentence), and how many."""
+    from bench.leakage import pieces, remove_leaked
+    from gateway.demo import DEMO_KB
+
+    kb_texts = [piece for path in sorted(DEMO_KB.glob("*.md")) for piece in pieces(path.read_text(encoding="utf-8"))]
+    kept, removed = remove_leaked(QUESTIONS, kb_texts)
+    return tuple(kept), removed
+
+
 async def run(dsn: str | None) -> dict[str, Any]:
+    questions, leaked = held_out_questions()
     if dsn:
-        return await measure(dsn)
+        return {**await measure(dsn, questions), "leaked_removed": leaked}
     from bench.scratch_db import scratch_database  # heavy: only when no --dsn is given
 
     async with scratch_database("sb-bench-copilot-") as scratch:
-        return await measure(scratch)
+        return {**await measure(scratch, questions), "leaked_removed": leaked}
 
 
 def main(argv: list[str] | None = None) -> None:

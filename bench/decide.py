@@ -8,9 +8,14 @@ Measures the mechanism behind "only auto-resolve ticket types with 98 %+ accurac
    (:mod:`agent_graph.gates`); CLINC150 ``oos_train`` plus a sample of CLINC150 ``train`` (queries about
    banking, travel, … that no intent of this tenant covers) join the dev set as negatives;
 3. the test file is scored once: auto_rate / auto_precision / wrong_auto_answers on the in-scope
-   test, ECE before/after calibration, the real request-for-a-person detector
-   (:func:`agent_graph.nodes.safety.asks_for_person`) on the human-request intents, and CLINC150
-   ``oos_val`` (+ ``val``, out of domain here) messages that would be answered automatically.
+   test, ECE before/after calibration, and CLINC150 ``oos_val`` (+ ``val``, out of domain here)
+   messages that would be answered automatically;
+4. the real request-for-a-person detector (:func:`agent_graph.nodes.safety.asks_for_person`) is scored
+   on ``bench/data/human_requests_blind.csv`` (written by someone who never saw the detector, scored
+   once after it was final: ``human_request_recall``), on the burned ``human_requests_heldout.csv``
+   that it was developed on (``human_request_recall_dev``) and on the test split's human-request
+   intents (``human_request_recall_bitext``); ``human_request_false_alarms`` is the share of each
+   file's look-alikes that fire.
 
 A message is answered automatically when the detector does not fire, the out-of-scope flag is off,
 its predicted category has a gate, and the calibrated confidence reaches that gate. Categories that
@@ -20,7 +25,7 @@ mean "a person, please" are never automatic.
     python -m bench.decide --train A.csv --test B.csv --json
 
 Every run removes training rows (and CLINC negatives) whose text (case/space-normalised, sha256)
-occurs in any test text, and reports the count as ``removed_overlap``.
+occurs in any test text, and reports the count as ``leaked_removed``.
 """
 
 from __future__ import annotations
@@ -47,11 +52,17 @@ from agent_graph.nodes.safety import asks_for_person
 from bench import intent as intent_bench
 from bench.intent import choose_threshold
 from bench.intent_data import Examples, read_clinc, remove_overlap, sample_shots, stratified_split
+from bench.leakage import remove_leaked
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 BITEXT = DATASETS / "bitext_customer_support" / "train.csv"
 CLINC = DATASETS / "clinc150" / "data_full_train_val.json"
 HUMAN_INTENTS = ("contact_human_agent",)
+HUMAN_BLIND = Path(__file__).resolve().parent / "data" / "human_requests_blind.csv"
+HUMAN_DEV = Path(__file__).resolve().parent / "data" / "human_requests_heldout.csv"
+OWN_PHRASINGS = Path(__file__).resolve().parents[1] / "tests" / "agent_graph" / "human_request_phrasings.csv"
+_YES = frozenset({"1", "true", "yes", "human", "person", "human_request", "handoff"})
+_NO = frozenset({"0", "false", "no", "lookalike", "look-alike", "look_alike", "negative", "other", "not_human"})
 
 
 def read_examples(path: str | Path) -> Examples:
@@ -84,6 +95,60 @@ def _auto_mask(predicted: Sequence[str], confidence: np.ndarray, out_of_scope: n
         not oos and not asked and auto_allowed(setting, p, float(c))
         for p, c, oos, asked in zip(predicted, confidence, out_of_scope, person, strict=True)
     ], dtype=bool)
+
+
+def read_person_requests(path: str | Path) -> list[tuple[str, bool, str]]:
+    """(text, asks for a person, language) rows; the label column is ``label`` or ``asks_for_person``."""
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        label_col = "label" if "label" in (reader.fieldnames or ()) else "asks_for_person"
+        rows = []
+        for row in reader:
+            value = (row.get(label_col) or "").strip().lower()
+            if value not in _YES | _NO:
+                raise ValueError(f"{path}: {label_col} must be one of {sorted(_YES | _NO)} (found {value!r})")
+            rows.append((row["text"], value in _YES, (row.get("language") or "").strip()))
+    return rows
+
+
+def score_person_requests(path: str | Path) -> dict[str, Any]:
+    """Recall on the requests, false-alarm rate on the look-alikes, recall per language."""
+    rows = read_person_requests(path)
+    fired = [asks_for_person(text) is not None for text, _, _ in rows]
+    pos = [f for f, (_, wanted, _) in zip(fired, rows, strict=True) if wanted]
+    neg = [f for f, (_, wanted, _) in zip(fired, rows, strict=True) if not wanted]
+    by_language: dict[str, list[bool]] = {}
+    for f, (_, wanted, language) in zip(fired, rows, strict=True):
+        if wanted:
+            by_language.setdefault(language, []).append(f)
+    return {
+        "recall": round(sum(pos) / len(pos), 4) if pos else None, "n": len(pos),
+        "false_alarms": round(sum(neg) / len(neg), 4) if neg else None, "negatives_n": len(neg),
+        "recall_by_language": {lang: round(sum(v) / len(v), 4) for lang, v in sorted(by_language.items())},
+    }
+
+
+def human_request_sets(blind: str | Path, dev: str | Path) -> dict[str, Any]:
+    """The blind file is the held-out number; the burned file the detector was developed on is dev.
+
+    ``human_request_blind_in_dev_data`` counts blind texts (by hash, :mod:`bench.leakage`) that also
+    occur in what the detector was developed on: the burned file and our own phrasings table.
+    """
+    b, d = score_person_requests(blind), score_person_requests(dev)
+    developed_on = [t for t, _, _ in read_person_requests(dev)]
+    if OWN_PHRASINGS.exists():
+        developed_on += [t for t, _, _ in read_person_requests(OWN_PHRASINGS)]
+    _, leaked = remove_leaked([t for t, _, _ in read_person_requests(blind)], developed_on)
+    return {
+        "human_request_recall": b["recall"],
+        "human_request_n": b["n"],
+        "human_request_recall_by_language": b["recall_by_language"],
+        "human_request_recall_dev": d["recall"],
+        "human_request_dev_n": d["n"],
+        "human_request_false_alarms": {"blind": b["false_alarms"], "dev": d["false_alarms"]},
+        "human_request_negatives_n": {"blind": b["negatives_n"], "dev": d["negatives_n"]},
+        "human_request_blind_in_dev_data": leaked,
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -149,8 +214,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ece_before": round(expected_calibration_error(raw_p.max(axis=1)[known], correct[known]), 4),
         "ece_after": round(expected_calibration_error(cal_p.max(axis=1)[known], correct[known]), 4),
         "ece_after_isotonic": round(expected_calibration_error(iso(cal_p.max(axis=1)[known]), correct[known]), 4),
-        "human_request_recall": round(float(person[human].mean()), 4) if human.any() else None,
-        "human_request_n": int(human.sum()),
+        **human_request_sets(args.human_blind, args.human_dev),
+        # The detector's patterns were extended after reading misses on all of Bitext contact_human_agent:
+        # on this test split that is a development number too.
+        "human_request_recall_bitext": round(float(person[human].mean()), 4) if human.any() else None,
+        "human_request_bitext_n": int(human.sum()),
         "human_request_fired_other_intents": int((person & ~human).sum()),
         "oos_auto_answered": int(ood_auto[:n_oos].sum()),
         "n_oos": n_oos,
@@ -160,7 +228,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "n_train": len(fit_part),
         "n_dev": len(dev),
         "n_dev_negatives": len(negatives),
-        "removed_overlap": removed + removed_more + removed_neg,
+        "leaked_removed": removed + removed_more + removed_neg,
         "accuracy": round(float(correct.mean()), 4),
         "temperature": temperature,
         "oos_threshold": round(oos_threshold, 4),
@@ -181,6 +249,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clinc-json", default=str(CLINC), help="CLINC150 data_full (train/val/oos_train/oos_val)")
     parser.add_argument("--clinc-shots", type=int, default=10, help="CLINC train queries per intent as dev negatives")
     parser.add_argument("--human-intents", nargs="*", default=list(HUMAN_INTENTS))
+    parser.add_argument("--human-blind", default=str(HUMAN_BLIND),
+                        help="CSV text,label,language never seen while building the detector (human_request_recall)")
+    parser.add_argument("--human-dev", default=str(HUMAN_DEV),
+                        help="CSV text,language,asks_for_person the detector was developed on (..._recall_dev)")
     parser.add_argument("--target", type=float, default=DEFAULT_TARGET, help="per-category auto precision")
     parser.add_argument("--min-support", type=int, default=DEFAULT_MIN_SUPPORT)
     parser.add_argument("--max-in-scope-loss", type=float, default=0.01,

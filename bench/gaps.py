@@ -25,19 +25,20 @@ import numpy as np
 
 from agent_graph.embedder import get_embedder
 from agent_graph.gaps import DEFAULT_DISTANCE_THRESHOLD, choose_threshold, cluster
-from bench.intent_data import Examples, read_csv, text_hash
+from bench.intent_data import Examples, read_csv
+from bench.leakage import remove_leaked, text_hash
 
 DEFAULT_INPUT = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "banking77" / "train.csv"
 
 
 def sample(examples: Examples, n_intents: int, per_intent: int, seed: int,
-           exclude_intents: frozenset[str] = frozenset(), exclude_texts: frozenset[str] = frozenset()) -> Examples:
+           exclude_intents: frozenset[str] = frozenset()) -> Examples:
     """K intents (with at least N distinct utterances) × N utterances, reproducible by seed."""
     by_label: dict[str, list[str]] = defaultdict(list)
     seen: set[str] = set()
     for text, label in zip(examples.texts, examples.labels, strict=True):
         h = text_hash(text)
-        if h not in seen and h not in exclude_texts:
+        if h not in seen:
             seen.add(h)
             by_label[label].append(text)
     eligible = sorted(lbl for lbl, texts in by_label.items() if len(texts) >= per_intent)
@@ -61,8 +62,12 @@ def run(path: Path, n_intents: int, per_intent: int, seed: int) -> dict[str, Any
 
     data = read_csv(path)
     reported = sample(data, n_intents, per_intent, seed)
-    calibration = sample(data, n_intents, per_intent, seed + 1000, exclude_intents=frozenset(reported.labels),
-                         exclude_texts=frozenset(map(text_hash, reported.texts)))
+    # The threshold must not be tuned on any copy of a reported text (bench.leakage); the reported rows
+    # themselves are in the file too, so only the extra copies count as leaks.
+    rows, removed = remove_leaked(list(zip(data.texts, data.labels, strict=True)), reported.texts, lambda r: r[0])
+    leaked = removed - len(reported)  # reported texts are distinct by hash (``sample`` dedupes)
+    calibration = sample(Examples([t for t, _ in rows], [lbl for _, lbl in rows]), n_intents, per_intent, seed + 1000,
+                         exclude_intents=frozenset(reported.labels))
     model = get_embedder()
     started = time.perf_counter()
     cal_vectors = model.embed(calibration.texts)
@@ -84,6 +89,7 @@ def run(path: Path, n_intents: int, per_intent: int, seed: int) -> dict[str, Any
         "default_threshold": {"threshold": DEFAULT_DISTANCE_THRESHOLD,
                               "ari": round(float(adjusted_rand_score(reported.labels, default.labels)), 4),
                               "n_clusters": default.n_clusters},
+        "leaked_removed": leaked,
         "seed": seed,
         "input": str(path),
         "model": model.model_id,

@@ -1,20 +1,24 @@
-"""Readers for the intent benchmarks' file formats, and the train/test leakage guard.
+"""Readers for the intent benchmarks' file formats, and their splits.
 
-Datasets stay outside the repository (licences, size); benches take paths. The overlap guard lives
-here because every bench must apply it the same way: a test text that also appears in training data
-inflates accuracy, so it is removed from the training side and the count is reported.
+Datasets stay outside the repository (licences, size); benches take paths. The overlap guard itself
+is :mod:`bench.leakage` (every bench applies it the same way); ``text_hash`` is re-exported here for
+the benches that group duplicates by it.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from bench.leakage import remove_leaked, text_hash
+
+__all__ = ["Examples", "read_clinc", "read_csv", "remove_overlap", "sample_shots", "stratified_split",
+           "text_hash", "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -50,18 +54,10 @@ def read_clinc(path: str | Path) -> dict[str, Examples]:
     return {key: Examples([t for t, _ in items], [lbl for _, lbl in items]) for key, items in raw.items()}
 
 
-def text_hash(text: str) -> str:
-    """Hash of the text as a customer would type it modulo case and spacing, so trivial copies count."""
-    canonical = " ".join(text.lower().split())
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 def remove_overlap(train: Examples, test: Examples) -> tuple[Examples, int]:
-    """Drop training rows whose text also occurs in the test set; returns the cleaned set and the count."""
-    test_hashes = {text_hash(t) for t in test.texts}
-    keep = [i for i, t in enumerate(train.texts) if text_hash(t) not in test_hashes]
-    removed = len(train) - len(keep)
-    return Examples([train.texts[i] for i in keep], [train.labels[i] for i in keep]), removed
+    """Drop training rows whose text also occurs in the test set (bench.leakage); returns the count too."""
+    kept, removed = remove_leaked(list(zip(train.texts, train.labels, strict=True)), test.texts, lambda r: r[0])
+    return Examples([t for t, _ in kept], [lbl for _, lbl in kept]), removed
 
 
 def sample_shots(examples: Examples, shots: int, seed: int) -> Examples:

@@ -7,16 +7,20 @@ Phases, all in one run on one machine:
    whose ``message`` handler only returns an ack: the ceiling of the socket stack itself.
 3. **reply** — the gateway restarted with its workers on a second tenant with the demo KB imported;
    each client holds M visitors (M fresh customers: a conversation handed to a person gets no more AI
-   replies, so every question opens its own conversation) and, one after another, sends a KB question
-   and waits for the AI's reply pushed back on that socket; latency is send → reply received.
+   replies, so every question opens its own conversation); all K×M visitors ask a KB question at once
+   and wait for the AI's reply pushed back on their socket; latency is send → reply received. The
+   tenant's thresholds leave no silent "draft for an agent" outcome: every question must end in a
+   customer-visible answer or handoff notice, so a missing reply is a loss.
 4. **model ceiling** — ``agent_graph.embedder.embed`` on the same question texts, batched, in this
    process while the gateway is idle.
 
 Clients connect from distinct loopback source addresses (127.0.0.2, 127.0.0.3, …; the destination is
 always 127.0.0.1) because the chat's per-address limits would otherwise throttle everyone as one
 customer. A ``rate_limited`` ack is retried with the same client id (the chat is idempotent by it) and
-counted. ``lost`` / ``duplicated``: per client id, not acked ok / acked as a duplicate or with a message
-id another client id got; per question, no AI reply in time / the same reply id pushed twice.
+counted. ``lost`` / ``duplicated`` are counted at the clients and in the store: a message not acked or
+not stored, a question with no customer-visible reply in the store, a stored reply no client received /
+a message acked as a duplicate or stored twice, the same reply pushed twice. Chat rate limits are
+raised for the run (``SWITCHBOARD_CHAT_MESSAGES_PER_SECOND``): the bench measures capacity, not policy.
 
     python -m bench.load --json [--clients K --messages M]
 """
@@ -170,6 +174,7 @@ async def _ingest_client(index: int, url: str, slug: str | None, messages: int, 
 
 async def _reply_client(index: int, url: str, slug: str, messages: int, go: Any, ready: Any,
                         within: float) -> dict[str, Any]:
+    """M visitors ask at once (a burst of M new conversations), then wait for every reply."""
     import aiohttp
 
     ip = source_ip(index)
@@ -177,7 +182,7 @@ async def _reply_client(index: int, url: str, slug: str, messages: int, go: Any,
     visitors: list[tuple[Any, Any, list[dict[str, Any]]]] = []
     latencies: list[float] = []
     reply_ids: list[int] = []
-    answered = 0
+    conversation_ids: list[int] = []
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(ip, 0))) as http:
             tokens = [await _session(http, url, slug) for _ in range(messages)]
@@ -188,18 +193,21 @@ async def _reply_client(index: int, url: str, slug: str, messages: int, go: Any,
         ready.put(index)
         await asyncio.to_thread(go.wait, CONNECT_SECONDS * 2)
         started = time.time()
-        for k, (sio, _, pushed) in enumerate(visitors):
+
+        async def ask(k: int, sio: Any, pushed: list[dict[str, Any]]) -> None:
             t0 = time.perf_counter()
             ack = await _send(sio, f"q{index}-{k}", QUESTIONS[(index * 5 + k) % len(QUESTIONS)], stats)
             if ack is None:
-                continue
+                return
+            conversation_ids.append(int(ack["conversation_id"]))
             deadline = time.monotonic() + within
             while time.monotonic() < deadline:
                 if any(m.get("direction") == "out" for m in pushed):
                     latencies.append((time.perf_counter() - t0) * 1000)
-                    answered += 1
-                    break
+                    return
                 await asyncio.sleep(0.005)
+
+        await asyncio.gather(*(ask(k, sio, pushed) for k, (sio, _, pushed) in enumerate(visitors)))
         finished = time.time()
         # A grace moment for late pushes, then every reply id this client saw (duplicates included).
         await asyncio.sleep(0.5)
@@ -209,8 +217,8 @@ async def _reply_client(index: int, url: str, slug: str, messages: int, go: Any,
         for sio, session, _ in visitors:
             await sio.disconnect()
             await session.close()
-    return {"started": started, "finished": finished, "sent": messages, "answered": answered,
-            "latencies_ms": latencies, "reply_ids": reply_ids, **stats}
+    return {"started": started, "finished": finished, "sent": messages, "answered": len(latencies),
+            "latencies_ms": latencies, "reply_ids": reply_ids, "conversation_ids": conversation_ids, **stats}
 
 
 def _client_main(kind: str, index: int, url: str, slug: str | None, messages: int, go: Any, ready: Any,
@@ -293,7 +301,9 @@ def start_gateway(tmp: Path, dsn: str, port: int, secret: str, workers: bool, na
     env.update({"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DATABASE_URL": dsn,
                 "SWITCHBOARD_SECRET_KEY": secret, "SWITCHBOARD_DATA_DIR": str(tmp / "gw"),
                 "SWITCHBOARD_RUN_WORKERS": "true" if workers else "false", "SWITCHBOARD_LOG_LEVEL": "WARNING",
-                "SWITCHBOARD_POOL_MAX_SIZE": "20"})
+                "SWITCHBOARD_POOL_MAX_SIZE": "20",
+                # Capacity, not policy: the per-connection chat rate limit would otherwise be what is measured.
+                "SWITCHBOARD_CHAT_MESSAGES_PER_SECOND": "10000"})
     log = (tmp / f"{name}.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)], cwd=tmp, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
@@ -333,10 +343,38 @@ async def _prepare(dsn: str) -> tuple[str, str]:
         async with pool.connection() as conn:
             ingest_tenant = await tenants.create(conn, "load-ingest", "Load Ingest")
             reply_tenant = await tenants.create(conn, "load-reply", "Load Reply")
+            # Every run ends customer-visible (an answer or a handoff notice), never in a silent draft,
+            # so an unanswered question is a real loss, not policy.
+            await conn.execute("UPDATE tenants SET settings = settings || %s::jsonb WHERE id = %s",
+                               (json.dumps({"thresholds": {"auto_resolve": 0.0, "suggest": 1.01,
+                                                           "retrieval_min": 0.35}}), reply_tenant.id))
         await import_directory(pool, reply_tenant.id, DEMO_KB, progress=False)
         return ingest_tenant.slug, reply_tenant.slug
     finally:
         await pool.close()
+
+
+async def _audit(dsn: str, ingest_slug: str, reply_slug: str) -> dict[str, Any]:
+    """What the store holds: stored inbound messages and the customer-visible replies per conversation."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        cur = await conn.execute(
+            "SELECT t.slug, count(*) AS n, count(DISTINCT m.external_id) AS distinct_ids FROM messages m"
+            " JOIN tenants t ON t.id = m.tenant_id WHERE m.direction = 'in' AND t.slug = ANY(%s) GROUP BY t.slug",
+            ([ingest_slug, reply_slug],))
+        inbound = {r["slug"]: r for r in await cur.fetchall()}
+        cur = await conn.execute(
+            "SELECT m.conversation_id, array_agg(m.id) AS ids FROM messages m JOIN tenants t ON t.id = m.tenant_id"
+            " WHERE t.slug = %s AND m.direction = 'out' AND m.reply_kind IN ('answer', 'clarify', 'handoff', 'notice')"
+            " GROUP BY m.conversation_id", (reply_slug,))
+        replies = {int(r["conversation_id"]): [int(i) for i in r["ids"]] for r in await cur.fetchall()}
+        cur = await conn.execute(
+            "SELECT m.reply_kind, count(*) AS n FROM messages m JOIN tenants t ON t.id = m.tenant_id"
+            " WHERE t.slug = %s AND m.direction = 'out' GROUP BY m.reply_kind", (reply_slug,))
+        kinds = {str(r["reply_kind"]): int(r["n"]) for r in await cur.fetchall()}
+    return {"inbound": inbound, "replies": replies, "reply_kinds": kinds}
 
 
 async def _park_ingest_jobs(dsn: str) -> int:
@@ -374,6 +412,7 @@ def run(clients: int, messages: int, reply_wait: float) -> dict[str, Any]:
     secret = uuid.uuid4().hex * 2
     procs: list[subprocess.Popen[bytes]] = []
     echo: Any = None
+    audit: dict[str, Any] = {}
     try:
         ingest_slug, reply_slug = asyncio.run(_prepare(dsn))
         port = free_port()
@@ -399,6 +438,7 @@ def run(clients: int, messages: int, reply_wait: float) -> dict[str, Any]:
         reply_results = run_clients("reply", url, reply_slug, clients, messages, within=reply_wait,
                                     timeout=120 + clients * messages * reply_wait)
         stop_process(gw)
+        audit = asyncio.run(_audit(dsn, ingest_slug, reply_slug))
 
         texts = [QUESTIONS[(i * 5 + k) % len(QUESTIONS)] for i in range(clients) for k in range(messages)]
         ceiling = model_ceiling(texts)
@@ -418,6 +458,18 @@ def run(clients: int, messages: int, reply_wait: float) -> dict[str, Any]:
     reply_ids = Counter(i for r in ok_reply for i in r["reply_ids"])
     latencies = [x for r in ok_reply for x in r["latencies_ms"]]
     sent = clients * messages
+    # Counted in the store, not only at the clients: an inbound message stored twice, a question whose
+    # conversation has no customer-visible reply, or a stored reply no client received is a loss.
+    stored_in = {slug: (int(r["n"]), int(r["distinct_ids"])) for slug, r in audit.get("inbound", {}).items()}
+    asked = [c for r in ok_reply for c in r["conversation_ids"]]
+    stored_replies = audit.get("replies", {})
+    unanswered_in_store = sum(1 for c in set(asked) if not stored_replies.get(c))
+    undelivered = sum(1 for c in set(asked) for i in stored_replies.get(c, []) if i not in reply_ids)
+    stored_ingest, distinct_ingest = stored_in.get("load-ingest", (0, 0))
+    stored_reply, distinct_reply = stored_in.get("load-reply", (0, 0))
+    lost = (max(sent - ingest_acked, sent - distinct_ingest)
+            + max(sent - len(set(asked)), sent - (distinct_reply - 1))  # - 1: the warm-up question
+            + unanswered_in_store + undelivered)
     return {
         "clients": clients, "messages_per_client": messages,
         "ingest_msgs_per_s": ingest_rate, "echo_msgs_per_s": echo_rate,
@@ -426,14 +478,18 @@ def run(clients: int, messages: int, reply_wait: float) -> dict[str, Any]:
         "reply_ratio": round(reply_rate / ceiling, 3) if ceiling else None,
         "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
-        "lost": (sent - ingest_acked) + (sent - answered),
+        "lost": lost,
         "duplicated": (sum(r["duplicate_acks"] for r in ok_ingest) + (len(message_ids) - len(set(message_ids)))
+                       + (stored_ingest - distinct_ingest) + (stored_reply - distinct_reply)
                        + sum(c - 1 for c in reply_ids.values() if c > 1)),
         "detail": {
             "ingest": {"acked": ingest_acked, "sent": sent,
                        "rate_limited_retries": sum(r.get("rate_limited", 0) for r in ok_ingest),
                        "ack_timeouts": sum(r.get("ack_timeouts", 0) for r in ok_ingest)},
             "echo": {"acked": sum(int(r["acked"]) for r in echo_results if "error" not in r), "sent": sent},
+            "store": {"ingest_inbound": stored_ingest, "reply_inbound": stored_reply,
+                      "unanswered": unanswered_in_store, "stored_but_not_received": undelivered,
+                      "reply_kinds": audit.get("reply_kinds", {})},
             "reply": {"answered": answered, "sent": sent, "reply_wait_s": reply_wait,
                       "rate_limited_retries": sum(r.get("rate_limited", 0) for r in ok_reply)},
             "client_errors": [r["error"] for r in [*ingest_results, *echo_results, *reply_results] if "error" in r][:5],

@@ -11,7 +11,8 @@ graph uses (``agent_graph.kb_import``, ``store.kb.search``).
 
 ``--test FILE`` takes queries from another CSV with the same columns instead of carving a split.
 Only training rows' responses enter the KB (a response can repeat its utterance's order number),
-and training rows whose utterance also occurs in the test set are dropped (``removed_overlap``).
+and training rows whose utterance occurs in the test set, or whose response contains a test utterance as
+a line or sentence, are dropped (``bench.leakage``; counted in ``leaked_removed``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import hashlib
 import json
 import re
 import statistics
@@ -33,12 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.leakage import remove_leaked, text_hash
+
 PLACEHOLDER = re.compile(r"\{\{\s*([^}]+?)\s*\}\}")
-
-
-def text_hash(text: str) -> str:
-    """Utterances equal up to case and spacing count as the same text (the leakage guard's notion)."""
-    return hashlib.sha256(" ".join(text.lower().split()).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -72,10 +69,16 @@ def split(rows: list[Row], frac: float, seed: int) -> tuple[list[Row], list[Row]
     return [rows[i] for i in sorted(train)], [rows[i] for i in sorted(test)]
 
 
-def remove_overlap(train: list[Row], test: list[Row]) -> tuple[list[Row], int]:
-    seen = {text_hash(r.utterance) for r in test}
-    kept = [r for r in train if text_hash(r.utterance) not in seen]
-    return kept, len(train) - len(kept)
+def without_leaks(train: list[Row], test: list[Row]) -> tuple[list[Row], int]:
+    """Training rows minus those whose utterance is a test utterance or whose response (KB text) quotes one.
+
+    A KB article quoting a test question verbatim (as a line or sentence) makes retrieval trivial.
+    """
+    asked = [r.utterance for r in test]
+    train, removed = remove_leaked(train, asked, lambda r: r.utterance)
+    train, removed_kb = remove_leaked(train, asked, lambda r: PLACEHOLDER.sub(lambda m: m.group(1), r.response),
+                                      documents=True)
+    return train, removed + removed_kb
 
 
 def title_of(intent: str) -> str:
@@ -162,7 +165,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         train, test = rows, read_bitext(args.test)
     else:
         train, test = split(rows, args.split, args.seed)
-    train, removed = remove_overlap(train, test)
+    train, leaked = without_leaks(train, test)
     if args.limit:
         rng = np.random.default_rng(args.seed)
         test = [test[int(i)] for i in sorted(rng.permutation(len(test))[: args.limit])]
@@ -174,7 +177,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         async with scratch_database() as scratch:
             metrics = await measure(scratch, kb_articles, test, k_candidates=args.candidates, progress=args.progress)
-    return {**metrics, "removed_overlap": removed, "n_train": len(train), "per_intent": args.per_intent}
+    return {**metrics, "leaked_removed": leaked, "n_train": len(train), "per_intent": args.per_intent}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import socketio
 from aiohttp import web
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -29,8 +30,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from channels.ports import CustomerActions, EmailVerification, Ingest
 from channels.rate_limit import TokenBuckets
-from store import conversations, customers, tenants
+from store import attachments, conversations, customers, tenants
 from store.models import (
+    UNSTORABLE,
     Channel,
     ClaimSource,
     IdentityClaim,
@@ -57,6 +59,13 @@ class ChatLimits:
     connections_per_ip: int = 50
     sessions_per_ip_per_minute: float = 30.0
     token_max_age_seconds: int = 7 * 24 * 3600
+    max_files_per_message: int = 10  # uploads (channels/chat_files.py) one message may send
+
+    @classmethod
+    def per_second(cls, rate: float) -> ChatLimits:
+        """One operator knob: a connection's rate, bursts of twice that, an address four times it."""
+        return cls(messages_per_second=rate, message_burst=2 * rate, ip_messages_per_second=4 * rate,
+                   ip_message_burst=8 * rate)
 
 
 class ChatInputError(ValueError):
@@ -97,6 +106,8 @@ def _str(data: dict[str, Any], name: str, *, max_len: int, required: bool = True
         raise ChatInputError(name, "must be a string")
     if len(value) > max_len:
         raise ChatInputError(name, f"at most {max_len} characters", code="too_long")
+    if UNSTORABLE.search(value):  # PostgreSQL text takes neither; refusing here beats a failed insert
+        raise ChatInputError(name, "must not contain NUL or unpaired surrogate characters")
     return value
 
 
@@ -109,6 +120,24 @@ def _int(data: dict[str, Any], name: str, *, required: bool = True) -> int | Non
     if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 2**62:
         raise ChatInputError(name, "must be a non-negative integer")
     return value
+
+
+def _ids(data: dict[str, Any], name: str, *, max_items: int) -> list[int]:
+    value = data.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > max_items:
+        raise ChatInputError(name, f"must be a list of at most {max_items} ids")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or item < 1 or item > 2**62:
+            raise ChatInputError(name, "must be a list of positive integers")
+    return list(dict.fromkeys(value))
+
+
+def _files(metas: Any) -> list[dict[str, Any]]:
+    """What the widget shows of a message's files: stored ones only, fetched from chat_files' route."""
+    return [{"id": a["id"], "name": a.get("name"), "content_type": a.get("content_type"), "size": a.get("size")}
+            for a in metas or [] if isinstance(a, dict) and a.get("id")]
 
 
 def _wire_from_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -125,6 +154,8 @@ def _wire_from_row(row: dict[str, Any]) -> dict[str, Any]:
         "parts": body.get("parts") or [{"text": row["text"]}],
         "sources": body.get("sources", []),
         "actions": body.get("actions", []),
+        "language": body.get("language"),
+        "attachments": _files(row.get("attachments")),
         "created_at": row["created_at"].isoformat(),
     }
 
@@ -146,6 +177,9 @@ class ChatSender:
             conv = await conversations.get(conn, delivery.tenant_id, conv_id)
             group = await customers.group(conn, delivery.tenant_id, conv.customer_id)
             idents = await customers.identities(conn, delivery.tenant_id, group)
+            cur = await conn.execute("SELECT attachments FROM messages WHERE tenant_id = %s AND id = %s",
+                                     (delivery.tenant_id, p["message_id"]))
+            row = await cur.fetchone()
         visitors = [i.value for i in idents if i.kind is IdentityKind.CHAT_VISITOR and i.links
                     and policy(i.source).receives_replies]
         if not visitors:
@@ -155,7 +189,9 @@ class ChatSender:
             "id": p["message_id"], "conversation_id": conv_id, "seq": p["seq"], "direction": "out",
             "author": p.get("author_kind", "ai"), "kind": p.get("kind"), "channel": "chat",
             "text": body.get("text", ""), "parts": body.get("parts", []), "sources": body.get("sources", []),
-            "actions": body.get("actions", []), "created_at": delivery.created_at.isoformat(),
+            "actions": body.get("actions", []), "language": body.get("language"),
+            "attachments": _files(row["attachments"] if row else []),
+            "created_at": delivery.created_at.isoformat(),
         }
         for v in visitors:
             await self.sio.emit("message", wire, room=_room(delivery.tenant_id, v), namespace=NAMESPACE)
@@ -274,7 +310,7 @@ class _ChatNamespace(socketio.AsyncNamespace):
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         """Every event: validated input, a structured error naming the field, never a crash."""
-        if event in ("connect", "disconnect"):
+        if event in ("connect", "disconnect") and not self._sent_by_client(event, args):
             return await super().trigger_event(event, *args)
         sid = args[0]
         data = args[1] if len(args) > 1 else None
@@ -290,11 +326,25 @@ class _ChatNamespace(socketio.AsyncNamespace):
             ack = exc.as_ack()
             await self.emit("error", ack["error"], to=sid)
             return ack
+        except psycopg.OperationalError:  # database down or restarting: the client retries the same client_id
+            log.warning("chat event %s: database unavailable", event)
+            ack = {"ok": False, "error": {"code": "unavailable", "field": None,
+                                          "message": "temporarily unavailable, retry shortly"}}
+            await self.emit("error", ack["error"], to=sid)
+            return ack
         except Exception:
             log.exception("chat event %s failed", event)
             ack = {"ok": False, "error": {"code": "internal", "field": None, "message": "internal error"}}
             await self.emit("error", ack["error"], to=sid)
             return ack
+
+    def _sent_by_client(self, event: str, args: tuple[Any, ...]) -> bool:
+        """A connected client may emit an event *named* connect/disconnect; python-socketio hands it to
+        the same handlers, which would re-run sign-in or undo the per-address connection count."""
+        if event == "connect":
+            environ = args[1] if len(args) > 1 else None
+            return not (isinstance(environ, dict) and isinstance(environ.get("aiohttp.request"), web.Request))
+        return bool(self.server.manager.is_connected(args[0], self.namespace))  # a real disconnect is past that
 
     async def _own_conversation(self, session: dict[str, Any], conversation_id: int) -> None:
         group = await self.chat.visitor_customer(session["tenant_id"], session["visitor_id"])
@@ -311,16 +361,25 @@ class _ChatNamespace(socketio.AsyncNamespace):
         client_id = _str(data, "client_id", max_len=limits.max_client_id_chars)
         text = _str(data, "text", max_len=limits.max_text_chars)
         conversation_id = _int(data, "conversation_id", required=False)
+        file_ids = _ids(data, "attachment_ids", max_items=limits.max_files_per_message)
         assert client_id is not None and text is not None
-        if not text.strip():
+        if not text.strip() and not file_ids:
             raise ChatInputError("text", "must not be empty")
         if not self.chat._per_conn.allow(sid) or not self.chat._per_ip.allow(session["ip"]):
             raise ChatInputError("rate", "too many messages; slow down", code="rate_limited")
         tenant_id, visitor_id = session["tenant_id"], session["visitor_id"]
+        if file_ids:
+            async with self.chat.pool.connection() as conn:
+                # A resent message (same client_id) finds its files already sent: ingest dedupes it first.
+                if not await attachments.unsent(conn, tenant_id, file_ids, f"{Channel.CHAT}:{visitor_id}") and \
+                        await conversations.find_message_by_external_id(
+                            conn, tenant_id, Channel.CHAT, f"{visitor_id}:{client_id}") is None:
+                    raise ChatInputError("attachment_ids", "unknown, already sent or not your upload")
         msg = InboundMessage(
             tenant_id=tenant_id, channel=Channel.CHAT, external_id=f"{visitor_id}:{client_id}", text=text,
             claims=(IdentityClaim(IdentityKind.CHAT_VISITOR, visitor_id, ClaimSource.CHAT_VISITOR_TOKEN),),
             thread=ThreadHint(conversation_id=conversation_id), raw={"client_id": client_id},
+            upload_ids=tuple(file_ids),
         )
         result = await self.chat.ingest(msg)
         if not result.duplicate:

@@ -70,15 +70,35 @@ def inbound_message(raw: bytes, mailbox: Mailbox, *, uid: int | None = None, siz
     if "body" in msg.raw:
         extra["body"] = _no_nul(str(msg.raw["body"]))
     return dataclasses.replace(
-        msg, claims=claims, thread=thread, text=_no_nul(msg.text)[:MAX_TEXT_CHARS],
+        msg, external_id=_storable(msg.external_id),
+        claims=tuple(dataclasses.replace(c, value=_storable(c.value), display_name=_storable(c.display_name))
+                     for c in claims),
+        thread=dataclasses.replace(thread, keys=_storable(thread.keys), new_key=_storable(thread.new_key)),
+        text=_no_nul(msg.text)[:MAX_TEXT_CHARS],
         subject=_no_nul(msg.subject)[:MAX_SUBJECT_CHARS] if msg.subject else None,
-        raw={**msg.raw, **extra}, flags=tuple(sorted(flags)), received_at=_date(headers.get("date")),
+        attachments=_storable(msg.attachments), raw=_storable({**msg.raw, **extra}), flags=tuple(sorted(flags)),
+        received_at=_date(headers.get("date")),
     )
 
 
 def _no_nul(text: str) -> str:
-    """PostgreSQL text and jsonb cannot hold NUL; garbled mail carries it."""
-    return text.replace("\x00", "")
+    """PostgreSQL text and jsonb cannot hold NUL, nor unpaired surrogates (undecodable header bytes
+    come out of the parser as surrogate escapes); garbled mail carries both."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def _storable(value: Any) -> Any:
+    """``_no_nul`` through every string of a header-derived value, so the store never refuses a mail."""
+    if isinstance(value, str):
+        return _no_nul(value)
+    if isinstance(value, dict):
+        return {_no_nul(str(k)): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_storable(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: _storable(getattr(value, f.name))
+                                             for f in dataclasses.fields(value) if f.init})
+    return value
 
 
 def _fallback_claims(msg: InboundMessage, raw: bytes) -> tuple[IdentityClaim, ...]:

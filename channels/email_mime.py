@@ -9,13 +9,15 @@ Rules that shape the code:
   an ``InboundMessage`` flagged ``malformed`` (reason in ``raw["reason"]``) and is stored, not
   answered. Charsets we do not know decode as UTF-8 or windows-1252 with replacement characters.
 * **Never hold more than we must.** Mail over ``max_bytes`` is flagged ``oversized`` from its header
-  block alone; bodies are never decoded for it. Attachments keep metadata, never content.
+  block alone; bodies are never decoded for it. Attachments carry their decoded bytes; ingest checks and stores them.
 * **Flag, don't drop, noise.** Auto-replies, bulk/list mail, bounces and our own messages coming
   back would otherwise start reply loops; they are stored with a flag so agents still see them.
-* **Who is the customer.** The From address is the person who wrote (and the one DMARC vouches for),
-  so it is the first claim. Reply-To, when different, is a second claim and the reply destination
-  (``raw["reply_address"]``); it becomes the first claim only when From is a no-reply relay (web
-  forms, notification systems), where Reply-To is the only human address in the message.
+* **Who is the customer.** The address replies go to (``raw["reply_address"]``: Reply-To when
+  present, else From) is the one claim, so the customer a mail threads into is always the one who
+  reads our answer. Were From the claim, a mail spoofing From: B with Reply-To: the attacker would
+  thread into B's conversation and send B's subject and name to the attacker; and a second address
+  in one mail linking to the customer would make it an address B's later replies go to. The From
+  header stays in ``raw["headers"]`` for agents.
 
 HTML-only mail becomes text here (block tags to line breaks, ``<blockquote>`` to ``>`` quotes), so
 that the quote stripper in ``channels.email_quotes`` can see where the customer's words end.
@@ -239,16 +241,13 @@ def _addresses(message: Message, name: str) -> list[tuple[str, str | None]]:
 
 def _claims(message: Message) -> tuple[tuple[IdentityClaim, ...], str | None]:
     senders = _addresses(message, "from")[:1]
-    reply_to = [p for p in _addresses(message, "reply-to")[:1] if not senders or p[0] != senders[0][0]]
-    ordered = senders + reply_to
-    if senders and reply_to and _NOREPLY_LOCALPART.match(senders[0][0].split("@")[0]):
-        ordered = reply_to + senders
-    claims = tuple(
-        IdentityClaim(IdentityKind.EMAIL, addr, ClaimSource.EMAIL_FROM, name).normalized()
-        for addr, name in ordered
-    )
-    reply_address = (reply_to or senders or [(None, None)])[0][0]
-    return claims, reply_address
+    reply_to = _addresses(message, "reply-to")[:1]
+    if not (reply_to or senders):
+        return (), None
+    address, name = (reply_to or senders)[0]
+    if name is None and senders and not _NOREPLY_LOCALPART.match(senders[0][0].split("@")[0]):
+        name = senders[0][1]
+    return (IdentityClaim(IdentityKind.EMAIL, address, ClaimSource.EMAIL_FROM, name).normalized(),), address
 
 
 def _thread_hint(headers: dict[str, str]) -> ThreadHint:
@@ -299,7 +298,7 @@ def _body_and_attachments(message: Message) -> tuple[str, tuple[AttachmentMeta, 
         elif not (ctype.startswith("multipart/") and not filename):
             payload = _payload_bytes(part)
             name = filename or f"attachment-{len(attachments) + 1}"
-            attachments.append(AttachmentMeta(_clean(name)[:255], ctype, len(payload)))
+            attachments.append(AttachmentMeta(_clean(name)[:255], ctype, len(payload), content=payload))
     if any(p.strip() for p in plain):
         body = "\n\n".join(p for p in plain if p.strip())
     else:

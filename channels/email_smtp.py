@@ -11,6 +11,7 @@ can recognise the duplicate.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from dataclasses import dataclass
@@ -22,12 +23,13 @@ import aiosmtplib
 from psycopg_pool import AsyncConnectionPool
 
 from channels.email_mime import message_ids, normalize_message_id
-from store import mailboxes
+from store import attachments, mailboxes
 from store.mailboxes import Mailbox
 from store.outbox import Delivery, PermanentDeliveryError, TransientDeliveryError
 
 MAX_REFERENCES = 20  # long threads: keep the root and the most recent ids (RFC 5322 3.6.4 allows trimming)
 CONVERSATION_HEADER = "X-Switchboard-Conversation"
+MAX_INLINE_IMAGES = 10
 
 
 def own_message_domain(mailbox: Mailbox) -> str:
@@ -39,6 +41,25 @@ def own_message_domain(mailbox: Mailbox) -> str:
 def message_id_for(delivery: Delivery, mailbox: Mailbox) -> str:
     digest = hashlib.sha256(f"{delivery.tenant_id}\0{delivery.idempotency_key}".encode()).hexdigest()[:32]
     return f"<{digest}@{own_message_domain(mailbox)}>"
+
+
+def _attach_inline_images(msg: EmailMessage, images: list[dict[str, Any]]) -> None:
+    """Images the HTML shows as ``cid:`` links (the digest's charts) become parts of a multipart/related
+    around the HTML: unlike data: URIs, most mail clients display them without asking."""
+    html = msg.get_body(("html",))
+    for image in images[:MAX_INLINE_IMAGES]:
+        maintype, _, subtype = str(image.get("content_type") or "image/png").partition("/")
+        if maintype != "image" or html is None:
+            continue
+        html.add_related(base64.b64decode(image["data"]), maintype="image", subtype=subtype or "png",
+                         cid=f"<{image['cid']}>", disposition="inline", filename=image.get("filename"))
+
+
+async def _attach_files(conn: Any, msg: EmailMessage, tenant_id: int, message_id: int) -> None:
+    """Files the agent sent with the reply, as ordinary attachments under their sniffed type."""
+    for att, content in await attachments.for_message(conn, tenant_id, message_id):
+        maintype, _, subtype = att.sniffed_type.partition("/")
+        msg.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream", filename=att.filename)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +126,9 @@ class EmailSender:
         msg.set_content(str(body.get("text") or ""))
         if body.get("html"):
             msg.add_alternative(str(body["html"]), subtype="html")
+            _attach_inline_images(msg, body.get("inline_images") or [])
+        if delivery.message_id is not None:
+            await _attach_files(conn, msg, delivery.tenant_id, delivery.message_id)
         return Outgoing(mailbox, to, msg, mid)
 
     async def _mailbox(self, conn: Any, tenant_id: int, answered: dict[str, Any] | None) -> Mailbox:

@@ -31,4 +31,5 @@ class FormConfirmation(Protocol):
     Idempotent per answered message, because a double submit or a retried request calls it again.
     """
 
-    async def __call__(self, tenant_id: int, conversation_id: int, answers_message_id: int, text: str) -> None: ...
+    async def __call__(self, tenant_id: int, conversation_id: int, answers_message_id: int, text: str, *,
+                       language: str = "en") -> None: ...

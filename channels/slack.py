@@ -40,6 +40,7 @@ from channels.ports import CustomerActions, Ingest
 from channels.slack_send import GetEnv, SlackDirectory, SlackSender
 from store import conversations, message_edits, slack_workspaces
 from store.models import (
+    UNSTORABLE,
     AttachmentMeta,
     Channel,
     ClaimSource,
@@ -99,6 +100,11 @@ def _from_bot(m: Mapping[str, Any], bot_user_id: str) -> bool:
                 or (bot_user_id and m.get("user") == bot_user_id))
 
 
+def _size(value: Any) -> int:
+    """A file's byte size as Slack reports it; anything else (a string, a float, 1e300) counts as unknown."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62 else 0
+
+
 def decide(event: Mapping[str, Any], bot_user_id: str) -> Decision:
     """Bots (ours included) are never answered, so two bots cannot talk each other into a loop."""
     etype = event.get("type")
@@ -134,11 +140,41 @@ def decide(event: Mapping[str, Any], bot_user_id: str) -> Decision:
         return Decision("ignore", "channel message not addressed to us")
     files = tuple(
         AttachmentMeta(str(f.get("name") or f.get("title") or "file"), str(f.get("mimetype") or "application/octet-stream"),
-                       int(f.get("size") or 0))
+                       _size(f.get("size")))
         for f in event.get("files") or [] if isinstance(f, dict))
     return Decision("ingest", channel=channel, ts=ts, thread_ts=thread_ts, user=user,
                     user_team=str(event.get("user_team") or event.get("team") or "") or None,
                     text=slack_text(str(event.get("text") or ""), bot_user_id), addressed=addressed, files=files)
+
+
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_json(raw: str | bytes) -> Any:
+    """Slack's JSON as PostgreSQL's jsonb takes it: no NaN/Infinity, no NUL, no unpaired surrogates.
+
+    Python's json accepts all three; stored as the event's payload they would fail the insert (a 500
+    that Slack retries forever) instead of a 400 now.
+    """
+    try:
+        data = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    stack = [data]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if UNSTORABLE.search(v):
+                raise ValueError("NUL or unpaired surrogate in a string")
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+            stack.extend(v.keys())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return data
 
 
 class RequestRejected(Exception):
@@ -235,9 +271,9 @@ class SlackChannel:
     async def events(self, request: web.Request) -> web.Response:
         body = await request.read()
         try:
-            data = json.loads(body)
-        except ValueError:
-            return RequestRejected(400, "bad_json", "body is not JSON").response()
+            data = strict_json(body)
+        except ValueError as exc:
+            return RequestRejected(400, "bad_json", f"body is not storable JSON: {exc}"[:200]).response()
         if not isinstance(data, dict):
             return RequestRejected(400, "bad_json", "body is not a JSON object").response()
         try:
@@ -288,7 +324,8 @@ class SlackChannel:
             return True, "workspace no longer registered"
         d = decide(_obj(data.get("event")), ws.bot_user_id)
         stamp = data.get("event_time")
-        when = datetime.fromtimestamp(stamp if isinstance(stamp, int | float) else self.clock(), UTC)
+        sane = isinstance(stamp, int | float) and 0 <= stamp < 2**33  # within datetime's range
+        when = datetime.fromtimestamp(stamp if sane else self.clock(), UTC)
         if d.kind == "ignore":
             return True, d.reason
         if d.kind in ("edit", "delete"):
@@ -370,9 +407,9 @@ class SlackChannel:
         body = await request.read()
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         try:
-            payload = json.loads(form.get("payload", [""])[0])
-        except ValueError:
-            return RequestRejected(400, "bad_payload", "payload is not JSON").response()
+            payload = strict_json(form.get("payload", [""])[0])
+        except ValueError as exc:
+            return RequestRejected(400, "bad_payload", f"payload is not storable JSON: {exc}"[:200]).response()
         if not isinstance(payload, dict):
             return RequestRejected(400, "bad_payload", "payload is not a JSON object").response()
         team_id = _obj(payload.get("team")).get("id") or _obj(payload.get("user")).get("team_id")

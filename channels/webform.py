@@ -35,7 +35,7 @@ from psycopg_pool import AsyncConnectionPool
 from channels.ports import FormConfirmation, Ingest
 from channels.rate_limit import TokenBuckets
 from channels.web_pages import CSP, SECURITY_HEADERS, Safe, escape, join, render
-from store import tenants
+from store import tenants, translations
 from store.models import Channel, ClaimSource, IdentityClaim, IdentityKind, InboundMessage
 from store.tenants import Tenant
 
@@ -189,7 +189,10 @@ class WebFormChannel:
         ))
         emailed = bool(tenant.setting("email_enabled"))
         if emailed:  # also on a duplicate: the port is idempotent and finishes what a crash interrupted
-            await self.confirm(tenant.id, result.conversation_id, result.message_id, _confirmation_text(tenant))
+            # The browser's language: the message itself is classified later, by the agent graph.
+            language = translations.negotiate(request.headers.get("Accept-Language"))
+            await self.confirm(tenant.id, result.conversation_id, result.message_id,
+                               _confirmation_text(tenant, language), language=language)
         return self._accepted(request, tenant, submission, result.conversation_id, emailed=emailed,
                               duplicate=result.duplicate, wants_json=wants_json)
 
@@ -302,9 +305,10 @@ class WebFormChannel:
         return web.Response(text=body, content_type="text/html", headers=FORM_HEADERS)
 
 
-def _confirmation_text(tenant: Tenant) -> str:
-    return (f"Thanks for contacting {tenant.name}. We received your message and a person from our team will "
-            "reply to this email. Your message is quoted below for your records.")
+def _confirmation_text(tenant: Tenant, language: str = "en") -> str:
+    return translations.translate(
+        language, "Thanks for contacting {tenant}. We received your message and a person from our team will "
+                  "reply to this email. Your message is quoted below for your records.", tenant=tenant.name)
 
 
 def _not_found_page() -> web.Response:

@@ -13,7 +13,7 @@ from aiohttp import web
 from psycopg_pool import AsyncConnectionPool
 
 from channels.web_pages import CSP, SECURITY_HEADERS, WEB_DIR, render
-from store import tenants
+from store import tenants, translations
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SOCKET_IO_CLIENT = REPO_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
@@ -23,6 +23,20 @@ STATIC_FILES = {
     "widget.css": "text/css",
     "form.css": "text/css",
 }
+# The page's fixed strings (English msgids, see store/locales/*.po) by template key.
+PAGE_STRINGS = {
+    "t_title": "Chat with {tenant} support", "t_heading": "{tenant} Support", "t_connecting": "Connecting…",
+    "t_conversation": "Conversation", "t_empty": "Hi! Ask us anything — we'll answer right here.",
+    "t_typing": "Support is typing…", "t_your_message": "Your message", "t_placeholder": "Write a message…",
+    "t_hint": "Press Enter to send, Shift+Enter for a new line.", "t_send": "Send",
+    "t_email_too": "Get replies by email too", "t_your_email": "Your email address", "t_save": "Save",
+    "t_email_note": "We'll send a link to confirm it's yours.", "t_attach": "Attach a file",
+}
+
+
+def page_strings(language: str, tenant_name: str) -> dict[str, str]:
+    return {key: translations.translate(language, msgid).replace("{tenant}", tenant_name)
+            for key, msgid in PAGE_STRINGS.items()}
 
 
 class WidgetPages:
@@ -47,7 +61,8 @@ class WidgetPages:
             body = render("not_found.html", title="Chat not found",
                           message="There is no support chat at this address.")
             return web.Response(text=body, status=404, content_type="text/html", headers=headers)
-        body = render("widget.html", tenant_name=tenant.name, tenant_slug=tenant.slug)
+        language = translations.negotiate(request.query.get("lang") or request.headers.get("Accept-Language"))
+        body = render("widget.html", tenant_slug=tenant.slug, lang=language, **page_strings(language, tenant.name))
         return web.Response(text=body, content_type="text/html", headers=headers)
 
     async def static(self, request: web.Request) -> web.StreamResponse:

@@ -21,7 +21,7 @@ from copilot.auth import Auth
 from copilot.passwords import MIN_LENGTH, hash_password
 from copilot.ports import Availability
 from copilot.sessions import AgentSession
-from store import agents, audit, sla, tenants
+from store import agent_performance, agents, audit, sla, tenants
 
 ROLES = ("agent", "lead", "admin")
 URGENCIES = tuple(sla.DEFAULT_POLICIES)  # critical, high, medium, low
@@ -36,7 +36,7 @@ MAX_REOPEN_HOURS = 720
 MAX_SLA_MINUTES = 365 * 24 * 60
 MAX_SLA_ROWS = 100
 THRESHOLDS = ("auto_resolve", "suggest", "retrieval_min")
-SETTINGS_KEYS = ("categories", "thresholds", "safety_rules", "reopen_window_hours")
+SETTINGS_KEYS = ("categories", "thresholds", "safety_rules", "reopen_window_hours", "costs")
 AGENT_FIELDS = ("name", "role", "skills", "max_load", "available")
 
 
@@ -137,6 +137,16 @@ def validate_settings(data: dict[str, Any], current: tenants.Tenant) -> dict[str
     if "reopen_window_hours" in data:
         changes["reopen_window_hours"] = _int(data["reopen_window_hours"], "reopen_window_hours", 0,
                                               MAX_REOPEN_HOURS)
+    if "costs" in data:  # cost-per-resolution inputs, merged over the current ones
+        given = data["costs"]
+        if not isinstance(given, dict):
+            _invalid("costs", "an object with agent_hour and/or ai_run")
+        try:
+            changes["costs"] = agent_performance.cost_inputs({"costs": {**(current.settings.get("costs") or {}),
+                                                                        **given}})
+        except ValueError as exc:
+            where, _, message = str(exc).partition(": ")
+            _invalid(where, message)
     return changes
 
 
@@ -177,8 +187,8 @@ def _sla_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(row, dict):
             _invalid(at, "an object with urgency, tier, first_response_minutes, resolution_minutes")
         urgency = sla.normalize_urgency(row.get("urgency")) if isinstance(row.get("urgency"), str) else None
-        if urgency not in URGENCIES:
-            _invalid(f"{at}.urgency", f"one of {', '.join(URGENCIES)}")
+        if urgency not in (*URGENCIES, sla.ANY_URGENCY):  # "any": the tier's promise for every urgency
+            _invalid(f"{at}.urgency", f"one of {', '.join(URGENCIES)} or {sla.ANY_URGENCY}")
         tier = row.get("tier", sla.DEFAULT_TIER)
         if not isinstance(tier, str) or not SLUG.match(tier):
             _invalid(f"{at}.tier", "a slug: lower-case letters, digits, _ or -")

@@ -17,6 +17,7 @@ from copilot.ports import ReplyPath
 from copilot.sessions import COOKIE
 from formatters import render
 from store import agents, audit, conversations, handoffs, past_conversations, suggestions, tenants, triage
+from store.attachments import AttachmentRejected, send_with
 from store.conversations import NotFound, TransitionError
 from store.models import (
     AuthorKind,
@@ -172,7 +173,7 @@ class ConsoleApi:
                 return _error(404, "not_found", "no such conversation")
         channel = Channel(request.query.get("channel", conv.last_channel.value)) \
             if request.query.get("channel", conv.last_channel.value) in {c.value for c in Channel} else conv.last_channel
-        if channel is Channel.API or not text.strip():
+        if channel in (Channel.API, Channel.WEBHOOK) or not text.strip():
             return web.json_response({"channel": channel.value, "payload": None})
         ctx = RenderContext(conversation_id=cid, tenant_name="", subject=conv.subject, base_url=self.base_url)
         return web.json_response({"channel": channel.value,
@@ -207,8 +208,12 @@ class ConsoleApi:
         if suggestion_id is not None and (not isinstance(suggestion_id, int) or isinstance(suggestion_id, bool)):
             return _error(422, "invalid", "must be an integer", "suggestion_id")
         channel_name = data.get("channel")
-        if channel_name is not None and channel_name not in {c.value for c in Channel if c is not Channel.API}:
+        if channel_name is not None and channel_name not in {c.value for c in Channel if c not in (Channel.API, Channel.WEBHOOK)}:
             return _error(422, "invalid", "unknown channel", "channel")
+        attachment_ids = data.get("attachment_ids") or []
+        if not isinstance(attachment_ids, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in attachment_ids) or len(attachment_ids) > 100:
+            return _error(422, "invalid", "a list of attachment ids", "attachment_ids")
         async with self.pool.connection() as conn, conn.transaction():
             try:
                 conv = await conversations.get(conn, s.tenant_id, cid, lock=True)
@@ -225,6 +230,13 @@ class ConsoleApi:
                                         answers_message_id=last_in["id"] if last_in else None,
                                         channel=Channel(channel_name) if channel_name else None,
                                         base_url=self.base_url)
+            try:  # the same transaction as the outbox row: the sender finds the files with the message
+                await send_with(conn, s.tenant_id, attachment_ids, uploader=f"agent:{s.agent_id}",
+                                conversation_id=cid, message_id=msg.id)
+            except AttachmentRejected as exc:
+                raise web.HTTPUnprocessableEntity(text=json.dumps({"error": {
+                    "code": "invalid", "field": exc.field, "message": exc.message}}),
+                    content_type="application/json") from exc
             await conversations.transition(conn, s.tenant_id, cid, S.WAITING_CUSTOMER, actor=f"agent:{s.agent_id}",
                                            reason="agent replied")
             outcome = None

@@ -40,7 +40,9 @@ class Auth:
             return None
         return AgentSession(agent_id, tenant_id, version, row["role"])
 
-    async def require(self, request: web.Request, *, write: bool = False, admin: bool = False) -> AgentSession:
+    async def require(self, request: web.Request, *, write: bool = False, admin: bool = False,
+                      lead: bool = False) -> AgentSession:
+        """``lead``: team leads and admins (leads sit between agents and admins); ``admin``: admins only."""
         session = await self.current(request)
         if session is None:
             raise web.HTTPUnauthorized(text='{"error": {"code": "unauthorized", "message": "sign in first"}}',
@@ -50,6 +52,9 @@ class Auth:
                                          '"message": "missing or wrong CSRF token"}}', content_type="application/json")
         if admin and not session.is_admin:
             raise web.HTTPForbidden(text='{"error": {"code": "forbidden", "message": "admins only"}}',
+                                    content_type="application/json")
+        if lead and session.role not in ("lead", "admin"):
+            raise web.HTTPForbidden(text='{"error": {"code": "forbidden", "message": "team leads and admins only"}}',
                                     content_type="application/json")
         return session
 

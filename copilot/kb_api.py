@@ -34,6 +34,7 @@ MAX_BODY_BYTES = 200 * 1024
 MAX_TITLE_CHARS = 300
 MAX_URL_CHARS = 2000
 FORMATS = ("markdown", "html")
+STATUSES = ("draft", "published")  # a draft is never used for answers until it is published
 
 
 class _TooLarge(web.HTTPClientError):
@@ -82,7 +83,7 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
 def _article_json(a: kb.Article, chunks: int, *, body: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"key": a.key, "title": a.title, "url": a.url, "language": a.language,
                            "updated_at": a.updated_at.isoformat(), "chunks": chunks,
-                           "source": "file" if a.source_path else "api"}
+                           "source": "file" if a.source_path else "api", "status": a.status}
     if body:
         out["body"] = a.body
     return out
@@ -121,8 +122,11 @@ class KbApi:
         key = _key(request, for_write=True)
         data = await _json_object(request)
         title, body, url, is_html = _article_fields(data, key)
+        status = data.get("status")  # absent: a new article is published, an existing one keeps its status
+        if status is not None and status not in STATUSES:
+            _fail(422, "invalid", f"one of {', '.join(STATUSES)}", "status")
         result, created = await import_article(self.pool, s.tenant_id, key=key, text=body, is_html=is_html,
-                                               title=title, url=url)
+                                               title=title, url=url, status=status)
         async with self.pool.connection() as conn, conn.transaction():
             if result.changed:
                 await audit.record(conn, s.tenant_id, actor=f"agent:{s.agent_id}",

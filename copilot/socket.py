@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 import socketio
+from aiohttp import web
 from psycopg_pool import AsyncConnectionPool
 
 from copilot.auth import Auth
@@ -46,6 +47,20 @@ class CopilotNamespace(socketio.AsyncNamespace):
         self.suggester = suggester
         self.allowed_origins = allowed_origins
         self._streams: dict[str, asyncio.Task[None]] = {}
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        """A connected client may emit an event *named* connect/disconnect; python-socketio would run the
+        sign-in again (raising into a task nobody awaits, the client left without an ack) or cancel
+        its streams. Refused like an unknown event instead, as the chat namespace does."""
+        if event in ("connect", "disconnect") and self._sent_by_client(event, args):
+            return {"ok": False, "error": {"code": "unknown_event", "field": "event", "message": f"{event} is reserved"}}
+        return await super().trigger_event(event, *args)
+
+    def _sent_by_client(self, event: str, args: tuple[Any, ...]) -> bool:
+        if event == "connect":  # the real one carries aiohttp's request, which no JSON payload can
+            environ = args[1] if len(args) > 1 else None
+            return not (isinstance(environ, dict) and isinstance(environ.get("aiohttp.request"), web.Request))
+        return bool(self.server.manager.is_connected(args[0], self.namespace))  # a real disconnect is past that
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         origin = environ.get("HTTP_ORIGIN")

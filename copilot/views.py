@@ -6,7 +6,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from store import conversations, customers
+from store import conversations, customer_attributes, customers, incidents
 from store.conversations import OPEN_STATUSES
 
 QUEUE_VIEWS = ("mine", "unassigned", "ai", "escalated", "breaching", "all")
@@ -73,7 +73,17 @@ async def conversation_detail(conn: AsyncConnection[Any], tenant_id: int, conver
         "timeline": timeline,
         "classification": _jsonable(classification) if classification else None,
         "customer": await customer_panel(conn, tenant_id, conv.customer_id, exclude=conversation_id),
+        "incident": await incident_badge(conn, tenant_id, conversation_id),
     }
+
+
+async def incident_badge(conn: AsyncConnection[Any], tenant_id: int, conversation_id: int) -> dict[str, Any] | None:
+    """The incident this conversation belongs to: "N customers report this" in the console."""
+    incident_id = await incidents.membership(conn, tenant_id, conversation_id)
+    found = await incidents.get(conn, tenant_id, incident_id) if incident_id is not None else None
+    if found is None:
+        return None
+    return {"id": found.id, "title": found.title, "status": found.status, "customers": found.customers}
 
 
 async def customer_panel(conn: AsyncConnection[Any], tenant_id: int, customer_id: int, *, exclude: int | None = None
@@ -97,6 +107,7 @@ async def customer_panel(conn: AsyncConnection[Any], tenant_id: int, customer_id
                        for i in idents],
         "merges": [_jsonable(m) for m in merges],
         "past_conversations": past,
+        "attributes": await customer_attributes.get(conn, tenant_id, group[0]),
     }
 
 

@@ -83,6 +83,14 @@ SLA_CSAT = (
     PanelSpec("CSAT answers by score", "stat", "short", (
         q(f'sum by (le) (max by (tenant, channel, le) (switchboard_csat_score_bucket{{{T}}}))', "≤ {{le}}"),),
         "Cumulative: answers with a score at most this value."),
+    PanelSpec("First response: AI vs human (7 days)", "timeseries", "s", (
+        q(f'avg by (author) (max by (tenant, author) (switchboard_first_response_average_seconds{{{T}}}))',
+          "{{author}}"),),
+        "Mean created → first response, by who wrote the first response."),
+    PanelSpec("CSAT: AI-resolved vs human-resolved (7 days)", "timeseries", "short", (
+        q(f'avg by (resolved_by) (max by (tenant, resolved_by) (switchboard_csat_by_resolver_average{{{T}}}))',
+          "{{resolved_by}}"),),
+        "AI-resolved: never handed off and no human wrote; everything else resolved is human-resolved."),
 )
 
 OPERATIONS = (
@@ -114,6 +122,13 @@ OPERATIONS = (
         q('sum by (namespace) (switchboard_socket_connections)', "{{namespace}}"),)),
     PanelSpec("Gateway processes up", "stat", "short", (
         q('sum(up{job="switchboard"})', "up"),)),
+    PanelSpec("Average handle time (7 days)", "stat", "s", (
+        q(f'avg(max by (tenant) (switchboard_handle_time_average_seconds{{{T}}}))'),),
+        "Time agents actively worked a conversation: each reply's gap since the previous event, capped at 10 min.",
+        6),
+    PanelSpec("Cost per resolution (7 days)", "stat", "short", (
+        q(f'avg(max by (tenant) (switchboard_cost_per_resolution{{{T}}}))'),),
+        "(Agent hours × agent_hour + AI runs × ai_run) / resolved; cost inputs are the tenant's costs setting.", 6),
 )
 
 AI_QUALITY = (

@@ -43,7 +43,7 @@ def subject(ctx: RenderContext) -> str:
 
 def _greeting(ctx: RenderContext) -> str:
     name = squash(ctx.customer_name or "")
-    return f"Hi {name}," if name else "Hello,"
+    return ctx.gettext("Hi {name},").format(name=name) if name else ctx.gettext("Hello,")
 
 
 def _team(ctx: RenderContext) -> str:
@@ -58,9 +58,9 @@ def _quote_intro(ctx: RenderContext) -> str:
     """A fixed, locale-free date: ``strftime`` names of days and months follow the server locale."""
     when = ctx.quoted_at
     if when is None:
-        return "You wrote:"
+        return ctx.gettext("You wrote:")
     when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-    return f"On {when:%Y-%m-%d %H:%M} UTC, you wrote:"
+    return ctx.gettext("On {when} UTC, you wrote:").format(when=f"{when:%Y-%m-%d %H:%M}")
 
 
 def _quoted_lines(ctx: RenderContext) -> list[str]:
@@ -84,7 +84,7 @@ def _text_body(reply: Reply, ctx: RenderContext) -> str:
     sections = [_greeting(ctx), to_plain(reply.text)]
     if sources:
         lines = [f"[{n}] {title}" + (f": {url}" if url else "") for n, (title, url) in enumerate(sources, 1)]
-        sections.append("\n".join(["Sources:", *lines]))
+        sections.append("\n".join([ctx.gettext("Sources:"), *lines]))
     if actions:
         sections.append("\n".join(f"{label}: {url}" for label, url in actions))
     sections.append(_sign_off(ctx))
@@ -99,7 +99,7 @@ def _html_body(reply: Reply, ctx: RenderContext) -> str:
     parts = [f'<p dir="auto">{escape_html(_greeting(ctx))}</p>', to_html(reply.text)]
     if sources:
         items = "".join(f'<li dir="auto">{_html_link(title, url)}</li>' for title, url in sources)
-        parts.append(f'<p dir="auto">Sources:</p>\n<ol>{items}</ol>')
+        parts.append(f'<p dir="auto">{escape_html(ctx.gettext("Sources:"))}</p>\n<ol>{items}</ol>')
     if actions:
         links = " · ".join(_html_link(label, url) for label, url in actions)
         parts.append(f'<p dir="auto">{links}</p>')

@@ -22,13 +22,15 @@ log = logging.getLogger("switchboard.background")
 @contextlib.asynccontextmanager
 async def running(pool: AsyncConnectionPool, dsn: str, *, senders: Mapping[Channel, Sender],
                   handlers: Mapping[str, Callable[[Job], Awaitable[None]]],
-                  outbox_lease_seconds: float = 60.0) -> AsyncIterator[None]:
+                  outbox_lease_seconds: float = 60.0, concurrency: int = 16,
+                  job_lease_seconds: float = 60.0) -> AsyncIterator[None]:
     wakeups = Wakeups(dsn)
     wakeups.start()
     dispatcher = Dispatcher(pool, senders, wakeups, lease_seconds=outbox_lease_seconds)
     tasks = [
         asyncio.create_task(dispatcher.run_forever(), name="dispatcher"),
-        asyncio.create_task(JobRunner(pool, handlers, wakeups).run_forever(), name="jobs"),
+        asyncio.create_task(JobRunner(pool, handlers, wakeups, concurrency=concurrency,
+                                      lease_seconds=job_lease_seconds).run_forever(), name="jobs"),
     ]
     try:
         yield

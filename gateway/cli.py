@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from gateway import kb_cli, logs, retrain_cli
+from gateway import customers_cli, kb_cli, logs, retrain_cli, tenant_cli
 from gateway.api import token_cli
 from gateway.settings import SettingsError, load_settings
 from store.db import DatabaseError
@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     kb_cli.add_parser(sub)
     token_cli.add_parser(sub)
     retrain_cli.add_parser(sub)
+    customers_cli.add_parser(sub)
+    tenant_cli.add_parser(sub)
     return p
 
 
@@ -94,6 +96,12 @@ async def _run(command: str, settings, *, with_prometheus: bool = False,  # type
     if command == "retrain":
         assert args is not None
         return await retrain_cli.run(args, settings)
+    if command == "tenant":
+        assert args is not None
+        return await tenant_cli.run(args, settings)
+    if command == "customers":
+        assert args is not None
+        return await customers_cli.run(args, settings)
     if command == "worker":
         from gateway.workers import run_workers_forever
 

@@ -8,7 +8,8 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from copilot.passwords import hash_password
-from store import agents, sla, tenants
+from gateway.tenant_admin import provision
+from store import agents, tenants
 
 DEMO_SLUG = "demo"
 DEMO_KB = Path(__file__).with_name("demo_kb")
@@ -25,11 +26,10 @@ async def seed(pool: AsyncConnectionPool) -> dict[str, Any]:
     async with pool.connection() as conn, conn.transaction():
         tenant = await tenants.by_slug(conn, DEMO_SLUG)
         if tenant is None:
-            tenant = await tenants.create(conn, DEMO_SLUG, "Demo Co")
+            tenant = await provision(conn, DEMO_SLUG, "Demo Co")
             for email, name, role, skills in DEMO_AGENTS:
                 await agents.create(conn, tenant.id, email=email, name=name, role=role, skills=skills,
                                     password_hash=hash_password(DEMO_PASSWORD), max_load=3)
-            await sla.seed_defaults(conn, tenant.id)
     # Outside the transaction above: the import embeds articles and commits each one. Unchanged
     # articles are skipped by content hash, so a second demo start does no model work.
     from agent_graph.kb_import import import_directory

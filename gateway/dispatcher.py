@@ -15,7 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from gateway import metrics
 from gateway.wakeups import Wakeups
-from store import outbox
+from store import crash_points, outbox
 from store.models import Channel
 from store.outbox import Delivery, PermanentDeliveryError, Sender, TransientDeliveryError
 
@@ -52,6 +52,8 @@ class Dispatcher:
         async with self.pool.connection() as conn:
             deliveries = await outbox.claim_due(conn, list(self.senders), limit=self.batch,
                                                 lease_seconds=self.lease_seconds)
+        if deliveries:
+            crash_points.reached(crash_points.AFTER_OUTBOX_COMMIT)  # claimed and committed, nothing sent
         await asyncio.gather(*(self._deliver(d) for d in deliveries))
         return len(deliveries)
 
@@ -82,6 +84,7 @@ class Dispatcher:
             async with self.pool.connection() as conn:
                 await metrics.record_delivery_failure(conn, d, permanent=False)
             return
+        crash_points.reached(crash_points.AFTER_SEND)  # the channel took it; the row still says pending
         async with self.pool.connection() as conn:
             await outbox.mark_sent(conn, d.tenant_id, d.id)
         async with self.pool.connection() as conn:  # after the commit: metrics never undo a delivery

@@ -14,7 +14,7 @@ from aiohttp import web
 from psycopg_pool import AsyncConnectionPool
 
 from formatters.markup import escape_html
-from store import customers, mailboxes, one_time_tokens, outbox, tenants
+from store import conversations, customers, mailboxes, one_time_tokens, outbox, tenants, translations
 from store.models import Channel
 
 log = logging.getLogger("switchboard.email_verification")
@@ -43,17 +43,8 @@ class EmailVerifier:
                                                 data={"email": email}, ttl_seconds=TOKEN_TTL_SECONDS)
             link = f"{self.base_url}/verify-email/{token}"
             team = f"{tenant.name if tenant else ''} Support".strip()
-            body = {
-                "kind": "notice",
-                "subject": f"Confirm your email address for {team}",
-                "text": (f"Hello,\n\nsomeone (hopefully you) asked to link this address to a chat with {team}.\n"
-                         f"To confirm, open this link and press the button:\n\n{link}\n\n"
-                         "If this was not you, ignore this message; nothing changes.\n"),
-                "html": (f"<p>Hello,</p><p>someone (hopefully you) asked to link this address to a chat with "
-                         f"{escape_html(team)}.</p><p><a href=\"{escape_html(link)}\">Confirm your email address</a></p>"
-                         "<p>If this was not you, ignore this message; nothing changes.</p>"),
-                "language": "en",
-            }
+            language = translations.served_language(await conversations.latest_language(conn, tenant_id, customer_id))
+            body = verification_mail(language, team, link)
             await outbox.enqueue(conn, tenant_id, channel=Channel.EMAIL,
                                  payload={"kind": "notice", "author_kind": "system", "to": email, "body": body},
                                  idempotency_key=f"{PURPOSE}:{one_time_tokens.token_hash(token)}")
@@ -82,6 +73,24 @@ class EmailVerifier:
             await customers.verify_claim(conn, used.tenant_id, used.subject_id, str(used.data["email"]),
                                          actor="visitor:verified-email-link")
         return _page("Email address confirmed", "Thank you. You can go back to the chat.")
+
+
+def verification_mail(language: str, team: str, link: str) -> dict[str, str]:
+    """The email formatter's body shape, in the visitor's language (the one their chat was in)."""
+    def t(message: str) -> str:
+        return translations.translate(language, message, team=team)
+
+    hello, asked = t("Hello,"), t("someone (hopefully you) asked to link this address to a chat with {team}.")
+    how, ignore = t("To confirm, open this link and press the button:"), t(
+        "If this was not you, ignore this message; nothing changes.")
+    return {
+        "kind": "notice",
+        "subject": t("Confirm your email address for {team}"),
+        "text": f"{hello}\n\n{asked}\n{how}\n\n{link}\n\n{ignore}\n",
+        "html": (f"<p>{escape_html(hello)}</p><p>{escape_html(asked)}</p><p><a href=\"{escape_html(link)}\">"
+                 f"{escape_html(t('Confirm your email address'))}</a></p><p>{escape_html(ignore)}</p>"),
+        "language": language,
+    }
 
 
 def _page(title: str, body: str, *, status: int = 200, raw: bool = False) -> web.Response:

@@ -60,9 +60,14 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             raise
         return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or exc.reason,
                               headers={"X-Request-Id": rid})
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # request.json() on bad JSON or non-UTF-8 bytes
         status = 400
-        return error_response(400, "bad_json", f"request body is not valid JSON: {exc.msg}", "body",
+        why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        return error_response(400, "bad_json", f"request body is not valid JSON: {why}", "body",
+                              headers={"X-Request-Id": rid})
+    except RecursionError:  # json.loads on "[[[[…" a few thousand deep, inside any handler's body parsing
+        status = 400
+        return error_response(400, "too_deep", "request body is nested too deeply", "body",
                               headers={"X-Request-Id": rid})
     except Exception:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})

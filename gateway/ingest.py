@@ -1,24 +1,25 @@
 """The ingest pipeline: every channel's messages meet here.
 
 Reads top to bottom as named steps, in one transaction:
-find tenant → dedupe → resolve identity → resolve thread → persist → reopen → enqueue agent work.
+find tenant → dedupe → resolve identity → resolve thread → persist → attachments → reopen → enqueue agent work.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import asdict
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from gateway.metrics import record_ingest
-from store import conversations, customers, jobs, tenants
+from store import attachments, conversations, crash_points, customers, jobs, tenants
 from store.conversations import OPEN_STATUSES
 from store.customers import Resolved
 from store.models import (
+    UNSTORABLE,
     AuthorKind,
     Conversation,
     ConversationStatus,
@@ -41,8 +42,9 @@ class IngestError(ValueError):
         self.field = field
 
 
-async def ingest(pool: AsyncConnectionPool, msg: InboundMessage) -> IngestResult:
-    validate(msg)
+async def ingest(pool: AsyncConnectionPool, msg: InboundMessage,
+                 limits: attachments.Limits = attachments.DEFAULT_LIMITS) -> IngestResult:
+    validate(msg, limits)
     started = time.perf_counter()
     async with pool.connection() as conn, conn.transaction():
         tenant = await find_tenant(conn, msg.tenant_id)
@@ -53,21 +55,31 @@ async def ingest(pool: AsyncConnectionPool, msg: InboundMessage) -> IngestResult
         who = await resolve_identity(conn, tenant, msg)
         conv, created = await resolve_thread(conn, tenant, msg, who)
         message_id, seq = await persist(conn, msg, conv, who)
+        await store_attachments(conn, msg, conv, message_id, limits)
         await reopen_if_needed(conn, conv)
         await enqueue_agent_work(conn, msg, conv, message_id)
         record_ingest(tenant.slug, msg.channel, started, duplicate=False)
-        return IngestResult(message_id, conv.id, who.customer_id, seq, duplicate=False, created_conversation=created)
+        result = IngestResult(message_id, conv.id, who.customer_id, seq, duplicate=False, created_conversation=created)
+    crash_points.reached(crash_points.AFTER_INBOUND_COMMIT)  # stored; the channel has not acked
+    return result
 
 
-def validate(msg: InboundMessage) -> None:
+def validate(msg: InboundMessage, limits: attachments.Limits) -> None:
     if not msg.external_id or len(msg.external_id) > 512:
         raise IngestError("external_id", "required, at most 512 characters")
     if len(msg.text) > MAX_TEXT_CHARS:
         raise IngestError("text", f"at most {MAX_TEXT_CHARS} characters")
     if not msg.claims:
         raise IngestError("claims", "at least one identity claim is required")
+    if len(msg.upload_ids) > limits.max_per_message:
+        raise IngestError("attachment_ids", f"at most {limits.max_per_message} files per message")
     if msg.subject is not None and len(msg.subject) > 998:
         raise IngestError("subject", "at most 998 characters")
+    fields = {"text": msg.text, "subject": msg.subject or "", "external_id": msg.external_id,
+              **{f"claims.{i}": f"{c.value}{c.display_name or ''}" for i, c in enumerate(msg.claims)}}
+    for field, value in fields.items():
+        if UNSTORABLE.search(value):
+            raise IngestError(field, "must not contain NUL or unpaired surrogate characters")
 
 
 async def find_tenant(conn: AsyncConnection[Any], tenant_id: int) -> Tenant:
@@ -131,10 +143,44 @@ async def persist(conn: AsyncConnection[Any], msg: InboundMessage, conv: Convers
     stored = await conversations.append_message(
         conn, msg.tenant_id, conv.id, direction=Direction.INBOUND, author_kind=AuthorKind.CUSTOMER,
         channel=msg.channel, text=msg.text, subject=msg.subject, identity_id=who.identity_id,
-        attachments=[asdict(a) for a in msg.attachments], flags=msg.flags, raw=dict(msg.raw),
-        external_id=msg.external_id, created_at=msg.received_at,
+        flags=msg.flags, raw=dict(msg.raw), external_id=msg.external_id, created_at=msg.received_at,
     )
     return stored.id, stored.seq
+
+
+async def store_attachments(conn: AsyncConnection[Any], msg: InboundMessage, conv: Conversation, message_id: int,
+                            limits: attachments.Limits) -> None:
+    """Files arriving with the message are stored; ones the sender uploaded before are linked to it.
+
+    A file refused here (too large, executable, over the count) never refuses the message: the
+    customer's words still arrive, and agents see the file's name with the reason it was kept out.
+    """
+    uploader = f"{msg.channel}:{msg.claims[0].value}"
+    try:
+        linked = await attachments.link(conn, msg.tenant_id, msg.upload_ids, uploader=uploader,
+                                        conversation_id=conv.id, message_id=message_id)
+    except attachments.AttachmentRejected as exc:
+        raise IngestError(exc.field, exc.message) from exc
+    metas = [a.meta() for a in linked]
+    for a in msg.attachments:
+        meta = {"name": attachments.clean_filename(a.name), "content_type": a.content_type, "size": a.size}
+        if a.content is None:
+            metas.append(meta)
+            continue
+        if len(metas) >= limits.max_per_message:
+            metas.append({**meta, "rejected": f"more than {limits.max_per_message} files"})
+            continue
+        try:
+            async with conn.transaction():  # a savepoint: a refused file leaves the message intact
+                stored = await attachments.add(conn, msg.tenant_id, uploader=uploader, filename=a.name,
+                                               declared_type=a.content_type, content=a.content, limits=limits,
+                                               conversation_id=conv.id, message_id=message_id)
+            metas.append(stored.meta())
+        except attachments.AttachmentRejected as exc:
+            metas.append({**meta, "rejected": exc.message})
+    if metas:
+        await conn.execute("UPDATE messages SET attachments = %s WHERE tenant_id = %s AND id = %s",
+                           (Jsonb(metas), msg.tenant_id, message_id))
 
 
 async def reopen_if_needed(conn: AsyncConnection[Any], conv: Conversation) -> None:

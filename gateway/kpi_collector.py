@@ -19,13 +19,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from psycopg_pool import AsyncConnectionPool
 
 from gateway import metrics
-from store import kpis
+from store import agent_performance, kpis
+from store.agent_performance import HandlingKpis
 from store.kpis import TenantKpis
 
 log = logging.getLogger("switchboard.kpis")
@@ -37,6 +39,7 @@ class StoreKpiCollector(Collector):
         self.pool = pool
         self.ttl = ttl
         self._snapshot: dict[int, TenantKpis] = {}
+        self._handling: dict[str, HandlingKpis] = {}  # tenant slug → handling KPIs over the window
         self._read_at = 0.0  # monotonic time of the last successful read
         self._tried_at = float("-inf")
         self._ok = False
@@ -50,6 +53,9 @@ class StoreKpiCollector(Collector):
             try:
                 async with self.pool.connection() as conn:
                     self._snapshot = await asyncio.wait_for(kpis.snapshot(conn), timeout=10)
+                    now = datetime.now(UTC)
+                    self._handling = await asyncio.wait_for(agent_performance.handling_snapshot(
+                        conn, now - timedelta(days=kpis.WINDOW_DAYS), now), timeout=10)
                 self._read_at, self._ok = time.monotonic(), True
             except Exception:
                 self._ok = False
@@ -68,6 +74,7 @@ class StoreKpiCollector(Collector):
         yield from _csat(snap)
         yield from _durations(snap)
         yield from _outbox(snap)
+        yield from _handling(self._handling)
 
 
 def _gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
@@ -174,3 +181,27 @@ def _outbox(snap: list[TenantKpis]) -> Iterator[Metric]:
             backlog.add_metric([k.slug, channel], k.outbox_backlog.get(channel, 0))
             oldest.add_metric([k.slug, channel], k.outbox_oldest_seconds.get(channel, 0.0))
     yield from (backlog, oldest)
+
+
+def _handling(handling: dict[str, HandlingKpis]) -> Iterator[Metric]:
+    """Handle time, AI vs human first response and CSAT, cost per resolution (``store.agent_performance``)."""
+    days = kpis.WINDOW_DAYS
+    aht = _gauge("switchboard_handle_time_average_seconds",
+                 f"Mean time an agent actively worked a conversation, conversations of the last {days} days", ["tenant"])
+    first = _gauge("switchboard_first_response_average_seconds",
+                   f"Mean created → first response, by who wrote it (ai, human), last {days} days", ["tenant", "author"])
+    csat = _gauge("switchboard_csat_by_resolver_average",
+                  f"Mean CSAT of AI-resolved vs human-resolved conversations, last {days} days", ["tenant", "resolved_by"])
+    cost = _gauge("switchboard_cost_per_resolution",
+                  f"(Agent hours × agent_hour + AI runs × ai_run) / resolved, tenant cost inputs, last {days} days",
+                  ["tenant"])
+    for slug, k in handling.items():
+        if k.handle_time_average_seconds is not None:
+            aht.add_metric([slug], k.handle_time_average_seconds)
+        for who, mean in k.first_response_average_seconds.items():
+            first.add_metric([slug, who], mean)
+        for who, mean in k.csat_average.items():
+            csat.add_metric([slug, who], mean)
+        if k.cost_per_resolution is not None:
+            cost.add_metric([slug], k.cost_per_resolution)
+    yield from (aht, first, csat, cost)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from psycopg import AsyncConnection
 
 from formatters import render
-from store import conversations, customers, tenants
+from store import conversations, crash_points, customers, tenants, translations
 from store.models import AuthorKind, Channel, Message, RenderContext, Reply
 from store.outbox import write_reply
 
@@ -56,7 +57,7 @@ async def send_reply(conn: AsyncConnection[Any], tenant_id: int, conversation_id
                      channel: Channel | None = None, base_url: str = "") -> Message:
     channel = channel or await reply_channel(conn, tenant_id, conversation_id, answers_message_id)
     ctx = await render_context(conn, tenant_id, conversation_id, answers_message_id, base_url)
-    body = render(channel, reply, ctx)
+    body = render(channel, reply, replace(ctx, gettext=translations.translations(reply.language).gettext))
     return await write_reply(conn, tenant_id, conversation_id, reply, channel=channel, body=body,
                              author_kind=author_kind, author_id=author_id, answers_message_id=answers_message_id)
 
@@ -69,5 +70,7 @@ class AIReplySink:
 
     async def send(self, conn: AsyncConnection[Any], tenant_id: int, conversation_id: int, reply: Reply, *,
                    answers_message_id: int | None) -> Message:
+        # The graph checkpointed the node before this one; the reply is not written yet.
+        crash_points.reached(crash_points.BETWEEN_CHECKPOINT_AND_REPLY)
         return await send_reply(conn, tenant_id, conversation_id, reply, author_kind=AuthorKind.AI,
                                 answers_message_id=answers_message_id, base_url=self.base_url)

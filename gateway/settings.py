@@ -9,8 +9,10 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from store.attachments import Limits
 
 
 class SettingsError(ValueError):
@@ -43,19 +45,67 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(default=None, description="API key for the LLM endpoint")
     llm_model: str = Field(default="gpt-4o-mini", description="chat model name at the LLM endpoint")
     llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300, description="per LLM call")
+    webhook_disable_after_failures: int = Field(
+        default=10, ge=1, le=1000,
+        description="failed deliveries in a row after which a webhook subscription is disabled (admins re-enable it)",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60, description="per webhook delivery attempt")
+    worker_concurrency: int = Field(
+        default=16, ge=1, le=256,
+        description="jobs (agent runs, ticks) one process runs at once; concurrent agent runs share batched model calls",
+    )
+    chat_messages_per_second: float = Field(
+        default=5.0, gt=0, le=10_000,
+        description="messages one chat connection may send per second (bursts of 2×; one address 4× this rate)",
+    )
     outbox_lease_seconds: float = Field(
         default=60.0, gt=0, le=3600,
         description="how long a dispatcher holds an outbox row it is sending; a row held by a killed worker is "
                     "retried after this (keep it above the 30 s send timeout when several workers run)",
     )
+    job_lease_seconds: float = Field(
+        default=60.0, ge=1, le=3600,
+        description="how long a worker holds a job (agent run, tick) between heartbeats; a job held by a killed "
+                    "worker runs again after this",
+    )
+    imap_lease_seconds: float = Field(
+        default=60.0, ge=3, le=3600,
+        description="how long a worker holds a mailbox's IMAP poller lease (renewed every third of it); another "
+                    "worker takes the mailbox over this long after its holder died",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="largest HTTP request body accepted")
+    attachment_max_bytes: int = Field(
+        default=10_485_760, ge=1024, le=104_857_600,
+        description="largest attachment stored (email part, chat or console upload); larger email parts are listed, not kept",
+    )
+    attachment_max_per_message: int = Field(default=10, ge=1, le=100, description="attachments one message may carry")
+    trusted_proxies: str = Field(
+        default="", description="comma-separated proxy addresses/networks whose X-Forwarded-For gives the client "
+                                "address (per-address limits, /metrics loopback check); empty → none trusted",
+    )
     metrics_token: str | None = Field(
         default=None, min_length=16,
         description="bearer token Prometheus must send to /metrics; unset → /metrics answers loopback clients only",
     )
+    platform_admin_token: str | None = Field(
+        default=None, min_length=24,
+        description="bearer token of the platform operator for POST/DELETE /api/v1/tenants; unset → those routes "
+                    "answer 403 (the `switchboard tenant` commands work regardless)",
+    )
     metrics_store_kpis: bool = Field(
         default=True, description="/metrics also exposes business KPIs read from the database (turn off on extra replicas)",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from gateway.forwarded import parse_networks
+
+        parse_networks(value)  # a typo here would silently give every customer the proxy's address
+        return value
+
+    def attachment_limits(self) -> Limits:
+        return Limits(self.attachment_max_bytes, self.attachment_max_per_message)
 
     def effective_public_url(self, port: int | None = None) -> str:
         if self.public_url:

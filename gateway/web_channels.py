@@ -24,7 +24,8 @@ class FormConfirmationSender:
         self.pool = pool
         self.base_url = base_url
 
-    async def __call__(self, tenant_id: int, conversation_id: int, answers_message_id: int, text: str) -> None:
+    async def __call__(self, tenant_id: int, conversation_id: int, answers_message_id: int, text: str, *,
+                       language: str = "en") -> None:
         async with self.pool.connection() as conn, conn.transaction():
             # The row lock serializes a double submit's two calls; the second finds the first's notice.
             await conversations.get(conn, tenant_id, conversation_id, lock=True)
@@ -34,7 +35,7 @@ class FormConfirmationSender:
                 (tenant_id, conversation_id, str(answers_message_id)))
             if await cur.fetchone() is not None:
                 return
-            await send_reply(conn, tenant_id, conversation_id, Reply(ReplyKind.NOTICE, text),
+            await send_reply(conn, tenant_id, conversation_id, Reply(ReplyKind.NOTICE, text, language=language),
                              author_kind=AuthorKind.SYSTEM, answers_message_id=answers_message_id,
                              channel=Channel.EMAIL, base_url=self.base_url)
 

@@ -71,6 +71,21 @@ async def examples(conn: AsyncConnection[Any], tenant_id: int) -> list[Example]:
     return [Example(r["text"], r["category"], r["source"]) for r in await cur.fetchall()]
 
 
+async def stamp(conn: AsyncConnection[Any], tenant_id: int) -> tuple[int, int, int | None]:
+    """(examples, newest example id, serving version): changes whenever the tenant's classifier could.
+
+    Examples are only ever added or deleted, never edited, so this one cheap row tells a process that
+    its cached classifier is still the one to use without reading every example on every message.
+    """
+    cur = await conn.execute(
+        "SELECT (SELECT count(*) FROM classifier_examples WHERE tenant_id = %(t)s) AS n,"
+        " (SELECT coalesce(max(id), 0) FROM classifier_examples WHERE tenant_id = %(t)s) AS last,"
+        " (SELECT version FROM classifier_models WHERE tenant_id = %(t)s AND active) AS version", {"t": tenant_id})
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["n"]), int(row["last"]), row["version"]
+
+
 def _stored(row: dict[str, Any]) -> StoredModel:
     return StoredModel(row["id"], row["tenant_id"], row["version"], row["embedder"], tuple(row["labels"]),
                        bytes(row["model"]), row["examples_hash"], row["metrics"], row["created_at"],
@@ -168,3 +183,29 @@ async def save_model(
     if active:
         await activate(conn, tenant_id, version)
     return version
+
+
+async def feedback_labels_since(conn: AsyncConnection[Any], tenant_id: int, since: datetime | None) -> int:
+    """How many feedback labels (see :func:`feedback_examples`) arrived after ``since`` (None: ever).
+
+    What a scheduled retrain checks first: without enough new labels a candidate would be trained on
+    the same data as the model it is compared with.
+    """
+    cur = await conn.execute(
+        "SELECT (SELECT count(*) FROM classification_overrides WHERE tenant_id = %(t)s AND field = 'category'"
+        "   AND (%(since)s::timestamptz IS NULL OR created_at > %(since)s))"
+        " + (SELECT count(*) FROM resolved_conversations r JOIN conversations c"
+        "   ON c.tenant_id = r.tenant_id AND c.id = r.conversation_id WHERE r.tenant_id = %(t)s"
+        "   AND r.category IS NOT NULL AND c.assignee_id IS NOT NULL"
+        "   AND (%(since)s::timestamptz IS NULL OR r.resolved_at > %(since)s)) AS n",
+        {"t": tenant_id, "since": since})
+    row = await cur.fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def last_retrain_at(conn: AsyncConnection[Any], tenant_id: int) -> datetime | None:
+    """When the feedback loop last trained a candidate (promoted or refused)."""
+    cur = await conn.execute("SELECT max(created_at) AS at FROM classifier_models WHERE tenant_id = %s"
+                             " AND source = 'retrain'", (tenant_id,))
+    row = await cur.fetchone()
+    return row["at"] if row else None

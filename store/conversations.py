@@ -15,6 +15,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from store import webhooks
 from store.models import (
     Action,
     AuthorKind,
@@ -39,6 +40,8 @@ TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
 }
 OPEN_STATUSES = (S.NEW, S.AI_ACTIVE, S.WAITING_CUSTOMER, S.PENDING_AGENT, S.ASSIGNED)
 AI_MAY_REPLY = (S.NEW, S.AI_ACTIVE, S.WAITING_CUSTOMER)  # and only with no human owner (see store.outbox)
+# Status changes that outgoing webhooks report; emitted here so no path that changes status skips them.
+WEBHOOK_EVENTS = {S.PENDING_AGENT: "conversation.escalated", S.RESOLVED: "conversation.resolved"}
 
 
 class TransitionError(ValueError):
@@ -65,6 +68,7 @@ def _conversation(row: dict[str, Any]) -> Conversation:
         last_seq=row["last_seq"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        language=row.get("language"),
     )
 
 
@@ -107,7 +111,9 @@ async def create(
     )
     row = await cur.fetchone()
     assert row is not None
-    return _conversation(row)
+    conv = _conversation(row)
+    await webhooks.emit(conn, tenant_id, "conversation.created", webhooks.conversation_data(conv))
+    return conv
 
 
 async def transition(
@@ -153,7 +159,11 @@ async def transition(
         " VALUES (%s, %s, %s, %s, %s, %s)",
         (tenant_id, conversation_id, conv.status.value, to.value, actor, reason),
     )
-    return _conversation(row)
+    changed = _conversation(row)
+    if to in WEBHOOK_EVENTS:
+        await webhooks.emit(conn, tenant_id, WEBHOOK_EVENTS[to], {**webhooks.conversation_data(changed),
+                                                                  "from_status": conv.status.value, "reason": reason})
+    return changed
 
 
 async def assign(conn: AsyncConnection[Any], tenant_id: int, conversation_id: int, agent_id: int, *, actor: str) -> Conversation:
@@ -164,6 +174,16 @@ async def assign(conn: AsyncConnection[Any], tenant_id: int, conversation_id: in
     )
     row = await cur.fetchone()
     assert row is not None
+    return _conversation(row)
+
+
+async def set_urgency(conn: AsyncConnection[Any], tenant_id: int, conversation_id: int, urgency: str) -> Conversation:
+    """An explicit urgency from an agent or an integration (classifier overrides go through store.triage)."""
+    cur = await conn.execute("UPDATE conversations SET urgency = %s, updated_at = now() WHERE tenant_id = %s AND id = %s"
+                             " RETURNING *", (urgency, tenant_id, conversation_id))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"conversation {conversation_id} not found")
     return _conversation(row)
 
 
@@ -226,9 +246,12 @@ async def append_message(
             created_at,
         ),
     )
-    msg = await cur.fetchone()
-    assert msg is not None
-    return _message(msg)
+    stored = await cur.fetchone()
+    assert stored is not None
+    msg = _message(stored)
+    if direction is not Direction.INTERNAL and (reply_kind is None or reply_kind.customer_visible):
+        await webhooks.emit(conn, tenant_id, "message.created", webhooks.message_data(msg))
+    return msg
 
 
 async def find_message_by_external_id(
@@ -332,3 +355,12 @@ async def page(
     params.append(limit)
     cur = await conn.execute(sql, params)
     return [_conversation(r) for r in await cur.fetchall()]
+
+
+async def latest_language(conn: AsyncConnection[Any], tenant_id: int, customer_id: int) -> str | None:
+    """The language last detected in this customer's conversations (for mail sent outside a thread)."""
+    cur = await conn.execute(
+        "SELECT language FROM conversations WHERE tenant_id = %s AND customer_id = %s AND language IS NOT NULL"
+        " ORDER BY updated_at DESC LIMIT 1", (tenant_id, customer_id))
+    row = await cur.fetchone()
+    return None if row is None else (row["language"] if isinstance(row, dict) else row[0])

@@ -8,6 +8,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from store import webhooks
+
 
 @dataclass(frozen=True, slots=True)
 class Survey:
@@ -65,7 +67,12 @@ async def record_answer(conn: AsyncConnection[Any], tenant_id: int, conversation
         "INSERT INTO csat_responses (tenant_id, conversation_id, score, comment, channel, actor, created_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (tenant_id, conversation_id) DO NOTHING RETURNING id",
         (tenant_id, conversation_id, score, (comment or None) and comment[:2000], channel, actor, now))
-    return await cur.fetchone() is not None
+    if await cur.fetchone() is None:
+        return False
+    await webhooks.emit(conn, tenant_id, "csat.received", {"conversation_id": conversation_id, "score": score,
+                                                           "comment": (comment or None) and comment[:2000],
+                                                           "channel": channel})
+    return True
 
 
 async def answer(conn: AsyncConnection[Any], tenant_id: int, conversation_id: int) -> dict[str, Any] | None:

@@ -43,6 +43,7 @@ class Article:
     source_path: str | None
     source_updated_at: datetime | None
     updated_at: datetime
+    status: str = "published"  # a "draft" is never retrieved for answers until an admin publishes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,8 @@ class UpsertResult:
 
 def _article(row: dict[str, Any]) -> Article:
     return Article(row["id"], row["tenant_id"], row["key"], row["title"], row["url"], row["body"], row["content_hash"],
-                   row["language"], row["source_path"], row["source_updated_at"], row["updated_at"])
+                   row["language"], row["source_path"], row["source_updated_at"], row["updated_at"],
+                   row.get("status", "published"))
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -86,9 +88,21 @@ async def get_article(conn: AsyncConnection[Any], tenant_id: int, key: str) -> A
     return _article(row) if row else None
 
 
+async def get_article_by_id(conn: AsyncConnection[Any], tenant_id: int, article_id: int) -> Article | None:
+    cur = await conn.execute("SELECT * FROM kb_articles WHERE tenant_id = %s AND id = %s", (tenant_id, article_id))
+    row = await cur.fetchone()
+    return _article(row) if row else None
+
+
 async def list_articles(conn: AsyncConnection[Any], tenant_id: int) -> list[Article]:
     cur = await conn.execute("SELECT * FROM kb_articles WHERE tenant_id = %s ORDER BY key", (tenant_id,))
     return [_article(r) for r in await cur.fetchall()]
+
+
+async def languages(conn: AsyncConnection[Any], tenant_id: int) -> set[str]:
+    """Languages the tenant's KB has articles in: the AI answers on its own only in these."""
+    cur = await conn.execute("SELECT DISTINCT language FROM kb_articles WHERE tenant_id = %s", (tenant_id,))
+    return {row["language"] if isinstance(row, dict) else row[0] for row in await cur.fetchall()}
 
 
 async def content_hash(conn: AsyncConnection[Any], tenant_id: int, key: str) -> str | None:
@@ -112,11 +126,13 @@ async def upsert_article(
     source_path: str | None = None,
     source_updated_at: datetime | None = None,
     embedder: str | None = None,
+    status: str | None = None,
 ) -> UpsertResult:
     """Inserts or replaces an article by key; its chunks are replaced wholesale when the hash changed.
 
     Replacing (not diffing) chunks is what removes stale ones: a passage deleted from the article
-    must never be cited again. ``chunks`` may be None only when the hash is unchanged.
+    must never be cited again. ``chunks`` may be None only when the hash is unchanged. ``status``
+    None keeps an existing article's status (a new one is published).
     """
     cur = await conn.execute(
         "SELECT id, content_hash FROM kb_articles WHERE tenant_id = %s AND key = %s FOR UPDATE", (tenant_id, key)
@@ -124,9 +140,9 @@ async def upsert_article(
     existing = await cur.fetchone()
     if existing is not None and existing["content_hash"] == content_hash:
         await conn.execute(
-            "UPDATE kb_articles SET source_path = coalesce(%s, source_path), url = coalesce(%s, url)"
-            " WHERE tenant_id = %s AND id = %s",
-            (source_path, url, tenant_id, existing["id"]),
+            "UPDATE kb_articles SET source_path = coalesce(%s, source_path), url = coalesce(%s, url),"
+            " status = coalesce(%s, status) WHERE tenant_id = %s AND id = %s",
+            (source_path, url, status, tenant_id, existing["id"]),
         )
         cur = await conn.execute("SELECT count(*) AS n FROM kb_chunks WHERE tenant_id = %s AND article_id = %s",
                                  (tenant_id, existing["id"]))
@@ -136,12 +152,15 @@ async def upsert_article(
         raise ValueError(f"article {key!r} changed: chunks with embeddings are required")
     cur = await conn.execute(
         "INSERT INTO kb_articles (tenant_id, key, title, url, body, content_hash, language, source_path,"
-        " source_updated_at, embedder, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+        " source_updated_at, embedder, status, updated_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, 'published'), now())"
         " ON CONFLICT (tenant_id, key) DO UPDATE SET title = excluded.title, url = excluded.url, body = excluded.body,"
         " content_hash = excluded.content_hash, language = excluded.language, source_path = excluded.source_path,"
-        " source_updated_at = excluded.source_updated_at, embedder = excluded.embedder, updated_at = now()"
+        " source_updated_at = excluded.source_updated_at, embedder = excluded.embedder,"
+        " status = coalesce(%s, kb_articles.status), updated_at = now()"
         " RETURNING id",
-        (tenant_id, key, title, url, body, content_hash, language, source_path, source_updated_at, embedder),
+        (tenant_id, key, title, url, body, content_hash, language, source_path, source_updated_at, embedder, status,
+         status),
     )
     row = await cur.fetchone()
     assert row is not None
@@ -156,6 +175,15 @@ async def upsert_article(
                   ch.overlap_chars) for i, ch in enumerate(chunks)],
             )
     return UpsertResult(article_id, changed=True, chunks=len(chunks))
+
+
+async def set_status(conn: AsyncConnection[Any], tenant_id: int, key: str, status: str) -> bool:
+    """Publishes or unpublishes an article; its chunks stay, search filters them by the article's status."""
+    if status not in ("draft", "published"):
+        raise ValueError(f"unknown article status {status!r}")
+    cur = await conn.execute("UPDATE kb_articles SET status = %s, updated_at = now() WHERE tenant_id = %s AND key = %s",
+                             (status, tenant_id, key))
+    return cur.rowcount > 0
 
 
 async def delete_article(conn: AsyncConnection[Any], tenant_id: int, key: str) -> bool:
@@ -187,13 +215,13 @@ WITH q AS (
 vec AS (
     SELECT id, row_number() OVER (ORDER BY dist) AS r FROM (
         SELECT c.id, c.embedding <=> q.v AS dist FROM kb_chunks c, q
-        WHERE c.tenant_id = %(t)s ORDER BY c.embedding <=> q.v LIMIT %(n)s
+        WHERE c.tenant_id = %(t)s AND c.article_id <> ALL(%(drafts)s::bigint[]) ORDER BY c.embedding <=> q.v LIMIT %(n)s
     ) s
 ),
 fts AS (
     SELECT id, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
         SELECT c.id, ts_rank_cd(c.tsv, q.tq) AS rank FROM kb_chunks c, q
-        WHERE c.tenant_id = %(t)s AND q.tq <> ''::tsquery AND c.tsv @@ q.tq
+        WHERE c.tenant_id = %(t)s AND c.article_id <> ALL(%(drafts)s::bigint[]) AND q.tq <> ''::tsquery AND c.tsv @@ q.tq
         ORDER BY rank DESC LIMIT %(n)s
     ) s
 ),
@@ -237,10 +265,13 @@ async def search(
     The HNSW scan is iterative so the tenant filter cannot starve it of rows.
     """
     await conn.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+    # Drafts are few (admins publish or delete them), so their ids are passed in rather than joined.
+    cur = await conn.execute("SELECT id FROM kb_articles WHERE tenant_id = %s AND status = 'draft'", (tenant_id,))
+    drafts = [int(r["id"]) for r in await cur.fetchall()]
     cur = await conn.execute(
         _SEARCH_SQL,  # type: ignore[arg-type]
         {"v": np.asarray(embedding, dtype=np.float32), "q": query[:2000], "t": tenant_id, "n": max(candidates, k),
-         "rrf_k": RRF_K, "k": k},
+         "rrf_k": RRF_K, "k": k, "drafts": drafts},
     )
     hits = []
     for row in await cur.fetchall():

@@ -6,12 +6,16 @@ not a silent ``None`` three rooms later.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+# Characters PostgreSQL text and jsonb refuse (NUL, unpaired surrogates): input carrying them is
+# refused at the edge with the field named, instead of failing an insert with a 500.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 class Channel(StrEnum):
     CHAT = "chat"
@@ -19,6 +23,7 @@ class Channel(StrEnum):
     SLACK = "slack"
     WEBFORM = "webform"
     API = "api"
+    WEBHOOK = "webhook"  # outgoing only: a tenant's webhook subscriptions (store/webhooks.py); never a reply channel
 
 
 class ReplyKind(StrEnum):
@@ -114,6 +119,8 @@ class AttachmentMeta:
     name: str
     content_type: str
     size: int
+    # The file's bytes when the channel has them (email parts); ingest stores them in ``attachments``.
+    content: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +133,8 @@ class InboundMessage:
     thread: ThreadHint = field(default_factory=ThreadHint)
     subject: str | None = None
     attachments: tuple[AttachmentMeta, ...] = ()
+    # Files the same sender uploaded beforehand (chat widget) that this message sends.
+    upload_ids: tuple[int, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     # Flags such as "auto_reply", "bulk", "bounce", "oversized", "malformed": stored, never answered.
@@ -178,6 +187,8 @@ class RenderContext:
     quoted_text: str | None = None  # the customer message being answered (email quotes it)
     quoted_at: datetime | None = None
     base_url: str = ""
+    # The reply language's catalog lookup (store.translations), handed in so formatters stay pure.
+    gettext: Callable[[str], str] = str
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +244,7 @@ class Conversation:
     last_seq: int
     created_at: datetime
     updated_at: datetime
+    language: str | None = None  # ISO 639-1, as last detected on the customer's messages
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ async def policies(conn: AsyncConnection[Any], tenant_id: int) -> list[dict[str,
 URGENCY_ALIASES = {"urgent": "critical"}  # the issue's word for the seeds' top urgency
 DEFAULT_URGENCY = "medium"  # before the classifier has spoken
 DEFAULT_TIER = "standard"
+ANY_URGENCY = "any"  # a tier-wide policy row: applies to every urgency of that tier
 TARGETS = ("first_response", "resolution")
 RUNGS = (75, 90, 100)
 
@@ -86,23 +87,39 @@ async def set_policy(conn: AsyncConnection[Any], tenant_id: int, urgency: str, *
 
 
 async def policy_for(conn: AsyncConnection[Any], tenant_id: int, urgency: str | None, tier: str | None) -> Policy:
-    """The tenant's policy for urgency × tier; then its 'standard' tier; then the seeds' numbers (24/7)."""
+    """The tenant's policy for urgency × tier wins; then the tier's ``any``-urgency policy; then the urgency's
+    'standard' policy; then the seeds' numbers (24/7).
+
+    A tier-wide (``any``) policy is a promise to that plan's customers ("1-hour first response"), so it
+    tightens the urgency's own targets and never loosens them: each target is the shorter of the two.
+    """
     u, t = normalize_urgency(urgency), tier or DEFAULT_TIER
     cur = await conn.execute(
-        "SELECT * FROM sla_policies WHERE tenant_id = %s AND urgency = %s AND tier IN (%s, %s)"
-        " ORDER BY (tier = %s) DESC LIMIT 1", (tenant_id, u, t, DEFAULT_TIER, t))
-    row = await cur.fetchone()
-    if row:
-        return Policy(u, row["tier"], row["first_response_minutes"], row["resolution_minutes"], row["business_hours"])
-    first, resolution = DEFAULT_POLICIES.get(u, DEFAULT_POLICIES[DEFAULT_URGENCY])
-    return Policy(u, DEFAULT_TIER, first, resolution, False)
+        "SELECT * FROM sla_policies WHERE tenant_id = %s AND urgency IN (%s, %s) AND tier IN (%s, %s)",
+        (tenant_id, u, ANY_URGENCY, t, DEFAULT_TIER))
+    found = {(r["urgency"], r["tier"]): r for r in await cur.fetchall()}
+    exact, tier_wide, base = found.get((u, t)), found.get((ANY_URGENCY, t)), found.get((u, DEFAULT_TIER))
+    if exact:
+        return Policy(u, t, exact["first_response_minutes"], exact["resolution_minutes"], exact["business_hours"])
+    if base:
+        fallback = Policy(u, DEFAULT_TIER, base["first_response_minutes"], base["resolution_minutes"],
+                          base["business_hours"])
+    else:
+        first, resolution = DEFAULT_POLICIES.get(u, DEFAULT_POLICIES[DEFAULT_URGENCY])
+        fallback = Policy(u, DEFAULT_TIER, first, resolution, False)
+    if tier_wide:
+        return Policy(u, t, min(tier_wide["first_response_minutes"], fallback.first_response_minutes),
+                      min(tier_wide["resolution_minutes"], fallback.resolution_minutes), tier_wide["business_hours"])
+    return fallback
 
 
 _SUBJECT_SQL = (
-    "SELECT c.id, c.status, c.urgency, coalesce(nullif(cu.attributes->>'tier', ''), 'standard') AS tier, c.assignee_id,"
+    "SELECT c.id, c.status, c.urgency, coalesce(root.plan_tier, cu.plan_tier, 'standard') AS tier, c.assignee_id,"
     " c.created_at, c.first_response_at, c.resolved_at, c.sla_paused_at, c.sla_first_response_due,"
     " c.sla_resolution_due, c.last_channel"
     " FROM conversations c JOIN customers cu ON cu.tenant_id = c.tenant_id AND cu.id = c.customer_id"
+    # A customer merged into another is served at its target's tier.
+    " LEFT JOIN customers root ON root.tenant_id = cu.tenant_id AND root.id = cu.merged_into"
 )
 
 

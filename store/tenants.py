@@ -16,6 +16,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "safety_rules": [],
     "slack_verified_workspaces": [],
     "email_enabled": False,
+    "costs": {"agent_hour": 30.0, "ai_run": 0.002},  # cost per resolution inputs (store.agent_performance)
 }
 
 

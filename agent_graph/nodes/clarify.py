@@ -18,6 +18,7 @@ from agent_graph.state import AgentState, Turn
 from store import conversations, triage
 from store.models import TALK_TO_HUMAN, ConversationStatus, Reply, ReplyKind
 from store.outbox import AIMayNotReply
+from store.translations import localized_actions, served_language, translate
 
 TOPICS = {
     "billing": "a payment, refund or invoice",
@@ -34,25 +35,27 @@ FOLLOW_UPS = (
 )
 
 
-def question_for(state: AgentState) -> str:
+def question_for(state: AgentState, language: str = "en") -> str:
     """A question that narrows the issue down: first between the two likeliest topics, then details."""
     asked = set(state.get("questions", []))
     top = [label for label, _ in state.get("classify_meta", {}).get("top", [])]
     if len(top) >= 2 and not asked:
-        a, b = (TOPICS.get(label, label.replace("_", " ")) for label in top[:2])
-        first = f"Happy to help! So I can point you to the right answer: is this about {a}, or about {b}?"
+        a, b = (translate(language, TOPICS[label]) if label in TOPICS else label.replace("_", " ") for label in top[:2])
+        first = translate(language, "Happy to help! So I can point you to the right answer: is this about {a}, "
+                                    "or about {b}?", a=a, b=b)
         if first not in asked:
             return first
-    for q in FOLLOW_UPS:
+    follow_ups = [translate(language, q) for q in FOLLOW_UPS]
+    for q in follow_ups:
         if q not in asked:
             return q
-    return FOLLOW_UPS[-1]
+    return follow_ups[-1]
 
 
 async def clarify(state: AgentState, deps: GraphDeps) -> dict[str, Any]:
-    question = question_for(state)
-    reply = Reply(ReplyKind.CLARIFY, question, actions=(TALK_TO_HUMAN,),
-                  language=state["classification"].get("language", "en"))
+    language = served_language(state["classification"].get("language"))
+    question = question_for(state, language)
+    reply = Reply(ReplyKind.CLARIFY, question, actions=localized_actions(language, (TALK_TO_HUMAN,)), language=language)
     t, conv_id, mid = state["tenant_id"], state["conversation_id"], state["message_id"]
     turns = int(state.get("clarify_turns", 0)) + 1
     try:

@@ -16,6 +16,7 @@ from typing import Any
 
 from agent_graph.deps import GraphDeps, policy
 from agent_graph.gates import auto_allowed
+from agent_graph.language import LANGUAGE_NAMES
 from agent_graph.state import AgentState, episode_text
 
 
@@ -66,13 +67,28 @@ def is_vague(text: str) -> bool:
     return all(VAGUE.search(line) or content_words(line) < 2 for line in lines) or content_words(text) < 2
 
 
+def language_not_covered(c: Mapping[str, Any], kb_languages: list[str] | None) -> str | None:
+    """Why we may not answer in the customer's language, or None when the KB has articles in it.
+
+    An answer quoted from articles in another language is no answer; the handoff reason (which agents
+    see on the conversation and in the handoff summary) names the language so the right person picks it up.
+    An empty KB says nothing about languages: weak retrieval hands those messages off anyway.
+    """
+    code = str(c.get("language") or "")
+    if not kb_languages or not code or code in kb_languages:
+        return None
+    return (f"language {code} ({LANGUAGE_NAMES.get(code, code)}, confidence {float(c.get('language_confidence', 0)):.2f}):"
+            f" the knowledge base has no articles in it (covers {', '.join(kb_languages)})")
+
+
 def retrieval_confidence(cosine: float, p: dict[str, Any]) -> float:
     lo, hi = float(p["cosine_floor"]), float(p["cosine_ceiling"])
     return max(0.0, min(1.0, (cosine - lo) / (hi - lo)))
 
 
 def judge(state: AgentState, p: dict[str, Any], category_risk: dict[str, float],
-          human_only_categories: set[str], auto_gates: Mapping[str, float | None] | None = None) -> Verdict:
+          human_only_categories: set[str], auto_gates: Mapping[str, float | None] | None = None,
+          gates_model_version: int | None = None) -> Verdict:
     c = state["classification"]
     meta = state.get("classify_meta", {})
     safety = state.get("safety", {})
@@ -95,6 +111,10 @@ def judge(state: AgentState, p: dict[str, Any], category_risk: dict[str, float],
     if c["sentiment"] == "frustrated" and c["sentiment_confidence"] >= float(p["frustrated_min"]):
         return Verdict(Decision.HANDOFF, "frustrated customer", 1.0)
 
+    uncovered = language_not_covered(c, state.get("kb_languages"))
+    if uncovered:
+        return Verdict(Decision.HANDOFF, uncovered, 1.0)
+
     ambiguous = is_vague(text) or (
         content_words(text) < 6 and (meta.get("out_of_scope") or float(meta.get("margin", 1.0)) < float(p["clarify_margin"]))
     )
@@ -110,6 +130,11 @@ def judge(state: AgentState, p: dict[str, Any], category_risk: dict[str, float],
     confidence = round(max(0.0, min(1.0, confidence)), 3)
     if confidence >= float(p["auto_resolve"]) and c.get("complexity") != "complex":
         # Per-category gate (agent_graph.gates): auto-resolve only where testing showed the target precision.
+        serving = meta.get("model_version")
+        if auto_gates and gates_model_version is not None and serving != gates_model_version:
+            # Gates describe one model's confidences; a newer head (admin examples changed) has none yet.
+            return Verdict(Decision.SUGGEST, f"auto-resolve gates were measured for classifier v{gates_model_version},"
+                                             f" not v{serving}", confidence)
         if not auto_allowed(auto_gates, c["category"], float(c["category_confidence"])):
             gate = (auto_gates or {}).get(c["category"])
             why = "no automatic answers" if gate is None else f"category confidence below {float(gate):.2f}"
@@ -124,7 +149,8 @@ async def decide(state: AgentState, deps: GraphDeps) -> dict[str, Any]:
     tenant = await deps.tenant(state["tenant_id"])
     risk = {**DEFAULT_CATEGORY_RISK, **(tenant.setting("category_risk") or {})}
     human_only = set(tenant.setting("human_only_categories") or ())
-    verdict = judge(state, policy(tenant), risk, human_only, tenant.setting("auto_gates"))
+    verdict = judge(state, policy(tenant), risk, human_only, tenant.setting("auto_gates"),
+                    tenant.setting("auto_gates_model_version"))
     return {"decision": verdict.decision.value, "reason": verdict.reason, "confidence": verdict.confidence}
 
 

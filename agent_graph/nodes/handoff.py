@@ -13,16 +13,11 @@ from typing import Any
 from agent_graph.deps import GraphDeps
 from agent_graph.outcomes import outcome, record_silent
 from agent_graph.state import AgentState, classification_from, episode_text, source_from
-from store import conversations, handoffs, triage
+from store import conversations, handoffs, translations, triage
 from store.models import AuthorKind, ConversationStatus, Direction, Reply, ReplyKind, Source
 from store.outbox import AIMayNotReply
 
-NOTICES = {
-    "en": "Thanks for your patience. A person from our team will reply here as soon as possible.",
-    "de": "Danke für Ihre Geduld. Eine Person aus unserem Team antwortet Ihnen hier so bald wie möglich.",
-    "fr": "Merci de votre patience. Une personne de notre équipe vous répondra ici dès que possible.",
-    "es": "Gracias por su paciencia. Una persona de nuestro equipo le responderá aquí lo antes posible.",
-}
+NOTICE = "Thanks for your patience. A person from our team will reply here as soon as possible."
 
 
 def summary_parts(state: AgentState, earlier_ai_replies: list[str]) -> dict[str, Any]:
@@ -50,8 +45,8 @@ def summary_parts(state: AgentState, earlier_ai_replies: list[str]) -> dict[str,
 
 async def handoff(state: AgentState, deps: GraphDeps) -> dict[str, Any]:
     c = classification_from(state["classification"])
-    reply = Reply(ReplyKind.HANDOFF, NOTICES.get(c.language, NOTICES["en"]),
-                  language=c.language if c.language in NOTICES else "en")
+    served = translations.served_language(c.language)
+    reply = Reply(ReplyKind.HANDOFF, translations.translate(served, NOTICE), language=served)
     t, conv_id, mid = state["tenant_id"], state["conversation_id"], state["message_id"]
     try:
         async with deps.pool.connection() as conn, conn.transaction():

@@ -18,6 +18,7 @@ from store import conversations, triage
 from store.conversations import AI_MAY_REPLY
 from store.models import SOLVED, TALK_TO_HUMAN, AuthorKind, ConversationStatus, Direction, Reply, ReplyKind
 from store.outbox import AIMayNotReply
+from store.translations import localized_actions
 
 
 def passages(state: AgentState) -> list[Passage]:
@@ -34,8 +35,8 @@ async def respond(state: AgentState, deps: GraphDeps) -> dict[str, Any]:
         why = "; ".join(answer.notes) or "no passage could be quoted"
         return {"decision": "handoff", "reason": f"could not compose a grounded answer ({why})"}
     language = found[0].language if deps.backend.name == "offline" and found else c.language
-    reply = Reply(ReplyKind.ANSWER, answer.text, sources=answer.sources, actions=(SOLVED, TALK_TO_HUMAN),
-                  language=language)
+    reply = Reply(ReplyKind.ANSWER, answer.text, sources=answer.sources,
+                  actions=localized_actions(language, (SOLVED, TALK_TO_HUMAN)), language=language)
     t, conv_id, mid = state["tenant_id"], state["conversation_id"], state["message_id"]
     try:
         async with deps.pool.connection() as conn, conn.transaction():

@@ -31,11 +31,13 @@ async def retrieve(state: AgentState, deps: GraphDeps) -> dict[str, Any]:
     vector = await deps.vector(text)
     async with deps.pool.connection() as conn:
         hits = await kb.search(conn, state["tenant_id"], text, vector, k=KB_RESULTS)
+        kb_languages = sorted(await kb.languages(conn, state["tenant_id"]))
         past = await past_conversations.search(conn, state["tenant_id"], vector, k=PAST_RESULTS,
                                                exclude_conversation_id=state["conversation_id"])
     return {
         "hits": [{"source": asdict(h.source), "heading": h.heading, "text": h.text, "cosine": h.cosine,
                   "article_id": h.article_id, "language": h.language} for h in hits],
         "past": [asdict(s) for s in past],
+        "kb_languages": kb_languages,
         "retrieval_score": round(max((h.cosine for h in hits), default=0.0), 4),
     }

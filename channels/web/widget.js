@@ -18,7 +18,7 @@
   const ui = {
     log: $("sb-log"), empty: $("sb-empty"), status: $("sb-status"), typing: $("sb-typing"),
     typingLabel: $("sb-typing-label"), notice: $("sb-notice"), composer: $("sb-composer"),
-    input: $("sb-input"), emailForm: $("sb-email-form"), email: $("sb-email"), emailNote: $("sb-email-note"),
+    input: $("sb-input"), file: $("sb-file"), emailForm: $("sb-email-form"), email: $("sb-email"), emailNote: $("sb-email-note"),
   };
   const store = storage("switchboard.chat." + slug + ".");
   const AUTHORS = { customer: "You", ai: "Support assistant", agent: "Support team", system: "Support" };
@@ -187,6 +187,7 @@
     const bubble = document.createElement("div");
     bubble.className = "sb-bubble";
     bubble.setAttribute("dir", "auto");
+    if (typeof m.language === "string" && /^[a-z]{2,3}$/.test(m.language)) bubble.setAttribute("lang", m.language);
     const parts = Array.isArray(m.parts) && m.parts.length ? m.parts : [{ text: m.text }];
     for (const part of parts) {
       const p = document.createElement("div");
@@ -195,10 +196,58 @@
       else p.textContent = String((part && part.text) || "");
       bubble.appendChild(p);
     }
-    item.appendChild(bubble);
+    const files = Array.isArray(m.attachments) ? m.attachments : [];
+    if (!files.length || bubble.textContent.trim() || bubble.querySelector("img")) item.appendChild(bubble);
+    if (files.length) item.appendChild(filesElement(files));
     if (out && Array.isArray(m.sources) && m.sources.length) item.appendChild(sourcesElement(m.sources));
     if (out && Array.isArray(m.actions) && m.actions.length) item.appendChild(actionsElement(m));
     return item;
+  }
+
+  // Files download through fetch with the token as a header (never in a URL), then a blob link.
+  function filesElement(files) {
+    const list = document.createElement("ul");
+    list.className = "sb-files";
+    for (const f of files) {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "sb-file";
+      button.textContent = String(f.name || "file");
+      if (typeof f.id === "number") button.addEventListener("click", () => downloadFile(f));
+      else button.disabled = true;
+      li.appendChild(button);
+      list.appendChild(li);
+    }
+    return list;
+  }
+
+  async function downloadFile(f) {
+    const resp = await fetch("/chat/" + encodeURIComponent(slug) + "/attachments/" + f.id,
+      { headers: { Authorization: "Bearer " + state.token } });
+    if (!resp.ok) { notice("This file is not available."); return; }
+    const url = URL.createObjectURL(await resp.blob());
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = String(f.name || "file");
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }
+
+  async function uploadFiles(fileList) {
+    const files = [];
+    for (const file of Array.from(fileList).slice(0, 10)) {
+      const form = new FormData();
+      form.append("file", file, file.name);
+      const resp = await fetch("/chat/" + encodeURIComponent(slug) + "/upload",
+        { method: "POST", body: form, headers: { Authorization: "Bearer " + state.token } });
+      const data = await resp.json().catch(() => null);
+      if (resp.ok && data) files.push(data.attachment);
+      else notice(file.name + ": " + ((data && data.error && data.error.message) || "not uploaded"));
+    }
+    if (files.length) enqueue("", files);
   }
 
   function sourcesElement(sources) {
@@ -337,9 +386,13 @@
   });
   ui.input.addEventListener("input", () => { autosize(); typing(); });
   ui.input.addEventListener("blur", stopTyping);
+  ui.file.addEventListener("change", () => {
+    const chosen = ui.file.files;
+    uploadFiles(chosen).finally(() => { ui.file.value = ""; });
+  });
 
-  function enqueue(text) {
-    const p = { client_id: randomId(), text: text, conversation_id: state.current };
+  function enqueue(text, files) {
+    const p = { client_id: randomId(), text: text, conversation_id: state.current, files: files || [] };
     state.pending.set(p.client_id, p);
     savePending();
     drawPending(p);
@@ -347,7 +400,8 @@
   }
 
   function drawPending(p) {
-    const item = messageElement({ id: -1, direction: "in", author: "customer", text: p.text, conversation_id: 0 });
+    const item = messageElement({ id: -1, direction: "in", author: "customer", text: p.text, conversation_id: 0,
+      attachments: p.files });
     item.classList.add("sb-msg--pending");
     item.removeAttribute("data-id");
     item.dataset.clientId = p.client_id;
@@ -374,6 +428,7 @@
     if (p.inFlight) return;
     p.inFlight = true;
     const data = { client_id: p.client_id, text: p.text };
+    if (p.files && p.files.length) data.attachment_ids = p.files.map((f) => f.id);
     if (typeof p.conversation_id === "number") data.conversation_id = p.conversation_id;
     const ack = await call("message", data);
     p.inFlight = false;
@@ -413,7 +468,7 @@
 
   function savePending() {
     store.setJSON("pending", Array.from(state.pending.values(), (p) => ({
-      client_id: p.client_id, text: p.text, conversation_id: p.conversation_id,
+      client_id: p.client_id, text: p.text, conversation_id: p.conversation_id, files: p.files || [],
     })));
   }
 

@@ -307,6 +307,12 @@
     st.textContent = STATUS_LABELS[c.status] || c.status;
     st.className = `badge st st-${c.status}`;
     $("conv-assignee").textContent = c.assignee_id ? `Assigned to ${agentName(c.assignee_id)}` : "Unassigned";
+    const inc = $("conv-incident");  // part of an incident: answer everyone at once on the insights page
+    inc.hidden = !detail.incident;
+    if (detail.incident) {
+      inc.textContent = `${detail.incident.customers} customers report this`;
+      inc.href = `/console/insights#incident-${detail.incident.id}`;
+    }
 
     const mineNow = c.assignee_id === (state.me && state.me.id);
     const open = OPEN.has(c.status);
@@ -382,6 +388,7 @@
       item.append(el("p", { class: "msg-sources small" }, "Sources: ",
         ...sources.map((s, i) => el("span", { class: "src-chip", text: `${i + 1}. ${s.title || s.id}` }))));
     }
+    if (window.SwitchboardAttachments) item.append(window.SwitchboardAttachments.list(m) || "");
     if (m.direction === "out" && m.delivery) {
       const label = { sent: "Delivered", pending: "Sending…", failed: "Failed" }[m.delivery] || m.delivery;
       item.append(el("p", { class: `delivery delivery-${m.delivery}` }, label,
@@ -421,6 +428,7 @@
   // ---------------------------------------------------------------- customer + context panels
   function renderCustomer(cust) {
     $("cust-name").textContent = customerLabel(cust);
+    document.dispatchEvent(new CustomEvent("sb:customer", { detail: cust }));  // customer_attributes.js
     const ids = $("identities");
     clear(ids);
     for (const i of cust.identities) {
@@ -768,11 +776,14 @@
     const body = { text, channel: $("reply-channel").value || undefined };
     const s = state.suggestion;
     if (s && s.id && !s.streaming) body.suggestion_id = s.id;
+    const files = window.SwitchboardAttachments ? window.SwitchboardAttachments.pendingIds(cid) : [];
+    if (files.length) body.attachment_ids = files;
     $("send").disabled = true;
     try {
       const res = await api(`${API}/conversations/${cid}/reply`, { method: "POST", body });
       state.suggestion = null;
       $("editor").value = "";
+      if (window.SwitchboardAttachments) window.SwitchboardAttachments.sent(cid);
       renderSuggestionState();
       renderSources([]);
       updatePreview();
@@ -1112,6 +1123,7 @@
     $("suggest-cancel").addEventListener("click", cancelSuggestion);
     $("suggest-discard").addEventListener("click", discardSuggestion);
     $("send").addEventListener("click", send);
+    if (window.SwitchboardAttachments) window.SwitchboardAttachments.bind(() => ({ cid: state.currentId, csrf: state.csrf }));
     $("send-note").addEventListener("click", addNote);
     $("editor").addEventListener("input", onEditorInput);
     $("reply-channel").addEventListener("change", updatePreview);

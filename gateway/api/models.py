@@ -154,7 +154,7 @@ class CreateConversationResult(BaseModel):
 
 
 class ConversationPath(Strict):
-    id: int = Field(ge=1)
+    id: int = Field(ge=1, le=2**63 - 1)  # a bigint: larger ids cannot exist (and must not reach the database)
 
 
 Scope = Literal["read", "write", "classify", "admin"]

@@ -14,11 +14,13 @@ from pydantic.json_schema import models_json_schema
 
 from gateway.api.models import ErrorBody
 from gateway.api.operations import Operation
+from store.api_tokens import SCOPES
 
 REF = "#/components/schemas/{model}"
-ERROR_TEXT = {401: "missing, unknown or revoked token", 403: "the token lacks the required scope",
+ERROR_TEXT = {400: "the body is not valid JSON", 413: "the body is too large",
+              401: "missing, unknown or revoked token", 403: "the token lacks the required scope",
               404: "not found (or another tenant's)", 422: "invalid input; `field` names it",
-              429: "rate limited; see Retry-After"}
+              409: "conflicts with the current state; `field` names what", 429: "rate limited; see Retry-After"}
 
 
 def _models(ops: Sequence[Operation]) -> list[type[BaseModel]]:
@@ -56,14 +58,17 @@ def document(ops: Sequence[Operation], *, title: str = "Switchboard API", versio
             str(status): {"description": "OK" if status == 200 else "Created" if status == 201 else str(status),
                           "content": _content([ref[m] for m in models_])}
             for status, models_ in op.responses.items()}
-        for status in op.errors:
+        # Every route with a JSON body can also meet a malformed body (400) or one over the size limit (413).
+        for status in (*op.errors, *((400, 413) if op.body is not None else ())):
             responses[str(status)] = {"description": ERROR_TEXT.get(status, "error"), "content": _content([ref[ErrorBody]])}
             if status == 429:
                 responses[str(status)]["headers"] = {"Retry-After": {"schema": {"type": "integer"},
                                                                      "description": "seconds to wait"}}
+        needs = (f"Requires scope `{op.scope}` (or `admin`)." if op.scope in SCOPES
+                 else f"Requires the `{op.scope}` credential, not a tenant token.")
         entry: dict[str, Any] = {
             "operationId": op.operation_id, "summary": op.summary,
-            "description": f"{op.description}\n\nRequires scope `{op.scope}` (or `admin`).".strip(),
+            "description": f"{op.description}\n\n{needs}".strip(),
             "security": [{"bearerAuth": []}], "x-scope": op.scope,
             "parameters": _parameters(op.path_params, "path", defs) + _parameters(op.query, "query", defs),
             "responses": responses,

@@ -61,7 +61,32 @@ CURSOR_VERSION = "c1"
 M = TypeVar("M", bound=BaseModel)
 
 
+def unstorable_text(data: Any, path: str = "") -> str | None:
+    """The path of the first string PostgreSQL cannot store (a NUL, or a lone surrogate that is not
+    UTF-8), so it is a 422 naming the field instead of a database error."""
+    if isinstance(data, str):
+        return path if "\x00" in data or (not data.isascii() and _not_utf8(data)) else None
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        if isinstance(key, str) and (found := unstorable_text(key, path)) is not None:
+            return found
+        if (found := unstorable_text(value, f"{path}.{key}" if path else str(key))) is not None:
+            return found
+    return None
+
+
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def parse(model: type[M], data: Any, where: str = "") -> M:
+    if (bad := unstorable_text(data)) is not None:
+        raise FieldError(".".join(p for p in (where, bad) if p) or "body",
+                         "must not contain NUL characters or unpaired surrogates")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -137,8 +162,9 @@ class RestApi:
                       errors=(401, 403, 404, 422, 429)),
         ]
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.route(op.method, op.path, self._guarded(op)) for op in self.operations()]
+    def routes(self, ops: list[Operation] | None = None) -> list[web.RouteDef]:
+        """Routes for ``ops`` (default: this module's), each behind the token and scope check."""
+        return [web.route(op.method, op.path, self._guarded(op)) for op in (self.operations() if ops is None else ops)]
 
     def _guarded(self, op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:

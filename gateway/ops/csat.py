@@ -21,7 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from gateway.ops.routing import utcnow
 from gateway.ops.settings import ops_setting
 from gateway.replies import send_reply
-from store import audit, conversations, csat, one_time_tokens, tenants
+from store import audit, conversations, csat, one_time_tokens, tenants, translations
 from store.models import Action, AuthorKind, Channel, Reply, ReplyKind
 
 PURPOSE = "csat"
@@ -61,13 +61,16 @@ class CsatService:
         if not await csat.claim_survey(conn, tenant_id, conversation_id, channel=channel.value, now=now,
                                        expires_at=now + timedelta(days=days)):
             return False
+        language = translations.served_language(conv.language)  # what the classifier last detected
+        question = translations.translate(language, QUESTION)
         if channel in BUTTON_CHANNELS:
-            reply = Reply(ReplyKind.NOTICE, QUESTION, actions=BUTTONS)
+            reply = Reply(ReplyKind.NOTICE, question, actions=BUTTONS, language=language)
         else:
             token = await one_time_tokens.issue(conn, tenant_id, purpose=PURPOSE, subject_id=conversation_id,
                                                 data={"channel": channel.value}, ttl_seconds=days * 86400)
-            reply = Reply(ReplyKind.NOTICE, f"{QUESTION}\n\nAnswer here (one click, no sign-in): "
-                                            f"{self.base_url}/csat/{token}")
+            link = translations.translate(language, "Answer here (one click, no sign-in): {link}",
+                                          link=f"{self.base_url}/csat/{token}")
+            reply = Reply(ReplyKind.NOTICE, f"{question}\n\n{link}", language=language)
         msg = await send_reply(conn, tenant_id, conversation_id, reply, author_kind=AuthorKind.SYSTEM,
                                channel=channel, base_url=self.base_url)
         await csat.attach_message(conn, tenant_id, conversation_id, msg.id)

@@ -47,6 +47,8 @@ class OpsHttp:
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/api/reports/overview", self.overview),
+            web.get("/api/reports/agents", self.agents),  # leads and admins
+            web.get("/api/reports/handling", self.handling),  # leads and admins
             web.get("/console/api/notifications", self.notifications),
             web.post("/console/api/notifications/read", self.mark_read),
             web.post("/console/api/availability", self.availability),
@@ -58,6 +60,24 @@ class OpsHttp:
         days = parse_days(request.query.get("days"))
         async with self.pool.connection() as conn:
             body = await reports.overview(conn, session.tenant_id, days=days, now=self.router.clock())
+        return web.json_response(body)
+
+    async def agents(self, request: web.Request) -> web.Response:
+        session = await self.auth.require(request, lead=True)
+        days = parse_days(request.query.get("days"))
+        async with self.pool.connection() as conn:
+            body = await reports.agents(conn, session.tenant_id, days=days, now=self.router.clock())
+        return web.json_response(body)
+
+    async def handling(self, request: web.Request) -> web.Response:
+        session = await self.auth.require(request, lead=True)
+        days = parse_days(request.query.get("days"))
+        async with self.pool.connection() as conn:
+            try:
+                body = await reports.handling(conn, session.tenant_id, days=days, now=self.router.clock())
+            except ValueError as exc:  # a bad ``costs`` tenant setting: say which field
+                field, _, message = str(exc).partition(": ")
+                raise FieldError(field, message, status=409, code="bad_setting") from exc
         return web.json_response(body)
 
     async def notifications(self, request: web.Request) -> web.Response:

@@ -23,7 +23,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from store import reports
+from store import agent_performance, reports, tenants
 
 DONE = ("resolved", "closed")
 OPEN = ("new", "ai_active", "waiting_customer", "pending_agent", "assigned")
@@ -129,3 +129,16 @@ async def overview(conn: AsyncConnection[Any], tenant_id: int, *, days: int, now
                         "edited": outcomes.get("edited", 0), "discarded": outcomes.get("discarded", 0),
                         "pending": outcomes.get("pending", 0), "adoption_rate": _ratio(adopted, decided)},
     }
+
+
+async def agents(conn: AsyncConnection[Any], tenant_id: int, *, days: int, now: datetime) -> dict[str, Any]:
+    """``GET /api/reports/agents``: each agent against the team on their own mix (``store.agent_performance``)."""
+    return {"days": days, **await agent_performance.agents_report(conn, tenant_id, now - timedelta(days=days), now)}
+
+
+async def handling(conn: AsyncConnection[Any], tenant_id: int, *, days: int, now: datetime) -> dict[str, Any]:
+    """``GET /api/reports/handling``: handle time, AI vs human first response and CSAT, cost per resolution."""
+    tenant = await tenants.get(conn, tenant_id)
+    costs = agent_performance.cost_inputs(tenant.settings if tenant else {})
+    k = await agent_performance.handling_kpis(conn, tenant_id, now - timedelta(days=days), now, costs)
+    return {"days": days, "since": (now - timedelta(days=days)).isoformat(), "until": now.isoformat(), **k.as_json()}

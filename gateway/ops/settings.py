@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.incidents import INCIDENT_DEFAULTS
 from store.tenants import Tenant
 
 OPS_DEFAULTS: dict[str, Any] = {
@@ -12,6 +13,8 @@ OPS_DEFAULTS: dict[str, Any] = {
     "inactivity_close_minutes": {"chat": 30},  # per channel; a channel not listed never closes for inactivity
     "csat": {"enabled": True, "survey_auto_resolved": True, "link_days": 7},
     "sla_tick_seconds": 30,
+    "digest_every_days": 7,  # the weekly digest to leads and admins; 0 = off
+    "incidents": INCIDENT_DEFAULTS,
 }
 
 

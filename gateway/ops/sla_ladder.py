@@ -20,10 +20,11 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from gateway.metrics import record_sla_event
+from gateway.ops.internal_slack import post_escalation
 from gateway.ops.notify import notify_agents
 from gateway.ops.routing import SkillRouter
 from gateway.ops.sla_clock import TargetClock, calendar_for, clocks
-from store import audit, conversations, routing, sla, tenants
+from store import audit, conversations, routing, sla, teams, tenants, webhooks
 from store.models import AuthorKind, Channel, ConversationStatus, Direction
 from store.sla import SlaSubject
 
@@ -116,6 +117,11 @@ class SlaLadder:
     async def _at_risk(self, conn: AsyncConnection[Any], tenant_id: int, s: SlaSubject, clock: TargetClock,
                        now: datetime) -> None:
         await sla.bump_queue(conn, tenant_id, s.id, RISK_PRIORITY)
+        # The team lead of the assignee's team (or of the team covering its skills), found before any
+        # reassignment: the lead should hear about the agent who did not respond. No teams: every lead.
+        leads = await teams.leads_for_conversation(conn, tenant_id, s.id) or \
+            await routing.agents_with_role(conn, tenant_id, ("lead",)) or \
+            await routing.agents_with_role(conn, tenant_id, ("admin",))
         moved = ""
         if s.status == "assigned" and s.assignee_id is not None and not await _responded(conn, tenant_id, s):
             await conversations.transition(conn, tenant_id, s.id, S.PENDING_AGENT, actor="ops:sla",
@@ -125,11 +131,11 @@ class SlaLadder:
             if new is not None:
                 await self._tell(conn, tenant_id, [new], s, clock, 90, now,
                                  f"#{s.id} was reassigned to you: SLA 90 % elapsed", f"Due {clock.due:%Y-%m-%d %H:%M} UTC.")
-        leads = await routing.agents_with_role(conn, tenant_id, ("lead",)) or \
-            await routing.agents_with_role(conn, tenant_id, ("admin",))
         await self._tell(conn, tenant_id, leads, s, clock, 90, now,
                          f"SLA at risk: #{s.id} {TARGET_NAMES[clock.target]} is 90 % through",
                          f"Due {clock.due:%Y-%m-%d %H:%M} UTC ({s.urgency}, {s.tier}).{moved}")
+        await post_escalation(conn, tenant_id, s.id, base_url=self.base_url, dedupe=f"sla:{s.id}:{clock.target}:90",
+                              headline=f"SLA at risk: {TARGET_NAMES[clock.target]} due {clock.due:%H:%M} UTC.{moved}")
 
     async def _breach(self, conn: AsyncConnection[Any], tenant_id: int, s: SlaSubject, clock: TargetClock,
                       now: datetime) -> None:
@@ -140,11 +146,18 @@ class SlaLadder:
         await audit.record(conn, tenant_id, actor="ops:sla", action="sla.breached", subject_type="conversation",
                            subject_id=s.id, details={"target": clock.target, "due": clock.due.isoformat(),
                                                      "urgency": s.urgency, "tier": s.tier})
+        await webhooks.emit(conn, tenant_id, "sla.breached", {"conversation_id": s.id, "target": clock.target,
+                                                              "due": clock.due.isoformat(), "urgency": s.urgency,
+                                                              "tier": s.tier})
         await conversations.append_message(conn, tenant_id, s.id, direction=Direction.INTERNAL,
                                            author_kind=AuthorKind.SYSTEM, channel=_channel(s), text=text,
                                            raw={"ops": "sla_breach", "target": clock.target})
-        admins = await routing.agents_with_role(conn, tenant_id, ("admin",))
-        await self._tell(conn, tenant_id, admins, s, clock, 100, now, f"SLA breached: #{s.id} {what}", text)
+        # Managers: the conversation's team leads and the tenant's admins.
+        managers = [*await teams.leads_for_conversation(conn, tenant_id, s.id),
+                    *await routing.agents_with_role(conn, tenant_id, ("admin",))]
+        await self._tell(conn, tenant_id, managers, s, clock, 100, now, f"SLA breached: #{s.id} {what}", text)
+        await post_escalation(conn, tenant_id, s.id, base_url=self.base_url, dedupe=f"sla:{s.id}:{clock.target}:100",
+                              headline=text)
 
     async def _tell(self, conn: AsyncConnection[Any], tenant_id: int, agent_ids: list[int], s: SlaSubject,
                     clock: TargetClock, rung: int, now: datetime, title: str, body: str) -> None:

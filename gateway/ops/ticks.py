@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from gateway.ops.csat import CsatService
 from gateway.ops.inactivity import close_idle
+from gateway.ops.incidents import IncidentDetector
 from gateway.ops.routing import SkillRouter
 from gateway.ops.settings import ops_setting
 from gateway.ops.sla_ladder import SlaLadder
@@ -33,6 +34,7 @@ class OpsTicker:
         self.router = router
         self.ladder = SlaLadder(pool, router, base_url=base_url)
         self.csat = CsatService(pool, base_url, router.clock)
+        self.incidents = IncidentDetector(pool, base_url)  # agent_jobs runs it before each agent run
 
     async def tick(self, tenant_id: int, *, now: datetime) -> None:
         """Ladder (and due times), then inactivity closes, then CSAT surveys for what got resolved."""

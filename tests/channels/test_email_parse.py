@@ -231,13 +231,15 @@ def test_missing_message_id_gets_stable_synthetic_id() -> None:
     assert parse(raw, tenant_id=1).external_id.endswith("@sha256.switchboard.invalid>")
 
 
-def test_claims_from_and_reply_to() -> None:
+def test_the_one_claim_is_the_address_replies_go_to() -> None:
+    # Reply-To decides: the customer a mail threads into must be the one who reads the answer
+    # (tests/invariants/test_no_leak.py: From spoofed as B with the attacker's Reply-To).
     msg = parse(mail("hi", headers="Reply-To: Jane Work <JANE@work.example>\r\n"), tenant_id=1)
-    assert [(c.kind, c.value, c.source) for c in msg.claims] == [
-        (IdentityKind.EMAIL, "jane@customer.example", ClaimSource.EMAIL_FROM),
-        (IdentityKind.EMAIL, "jane@work.example", ClaimSource.EMAIL_FROM),
+    assert [(c.kind, c.value, c.source, c.display_name) for c in msg.claims] == [
+        (IdentityKind.EMAIL, "jane@work.example", ClaimSource.EMAIL_FROM, "Jane Work"),
     ]
     assert msg.raw["reply_address"] == "jane@work.example"
+    assert "jane@customer.example" in msg.raw["headers"]["from"]  # agents still see who wrote
     relay = parse(
         mail("hi", headers="Reply-To: Bob <bob@client.example>\r\n").replace(
             b"From: Jane Customer <jane@customer.example>", b"From: Site <no-reply@forms.example>"

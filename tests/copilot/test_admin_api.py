@@ -152,7 +152,8 @@ async def test_settings_are_validated_merged_and_visible(admin: ConsoleClient, p
                                                 "thresholds": {"suggest": 0.5}, "reopen_window_hours": 24})
     after = (await admin.get(A + "/settings"))["settings"]
     assert after == {"categories": ["billing", "shipping"], "safety_rules": rules, "reopen_window_hours": 24,
-                     "thresholds": {"auto_resolve": 0.8, "suggest": 0.5, "retrieval_min": 0.35}}
+                     "thresholds": {"auto_resolve": 0.8, "suggest": 0.5, "retrieval_min": 0.35},
+                     "costs": {"agent_hour": 30.0, "ai_run": 0.002}}
     assert (await admin.get("/console/api/me"))["categories"] == ["billing", "shipping"]
     async with pool.connection() as conn:
         events = await audit.list_for(conn, tenant.id, "tenant", tenant.id)

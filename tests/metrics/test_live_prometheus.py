@@ -27,6 +27,7 @@ from store.models import AuthorKind, Reply, ReplyKind
 from store.tenants import Tenant
 from tests import factories
 from tests.channels.test_chat import Visitor, session_token
+from tests.ops import seed
 from tests.servers import prometheus
 from tests.servers.gateway import RunningGateway, running_gateway
 
@@ -96,10 +97,11 @@ async def scenario(gw: RunningGateway, pool: AsyncConnectionPool, tenant: Tenant
                                " sla_resolution_due = created_at + interval '1 day' WHERE tenant_id = %s AND id = %s",
                                (tenant.id, chat_conv))
         assert (await visitor.call("action", {"conversation_id": chat_conv, "action_id": "talk_to_human"}))["ok"]
+        agent_id = await seed.agent(pool, tenant.id, "ann")  # a named author: handle time is per agent
         async with pool.connection() as conn, conn.transaction():
             for conv, answered in ((chat_conv, chat_msg), (mail.conversation_id, mail.message_id)):
                 reply = Reply(ReplyKind.ANSWER, "Sorry about that — I have corrected it.")
-                msg = await send_reply(conn, tenant.id, conv, reply, author_kind=AuthorKind.AGENT,
+                msg = await send_reply(conn, tenant.id, conv, reply, author_kind=AuthorKind.AGENT, author_id=agent_id,
                                        answers_message_id=answered, base_url=gw.url)
                 ids["message"].add(msg.id)
             await triage.record_run(conn, tenant.id, form.conversation_id, form.message_id, decision="clarify",
@@ -140,7 +142,7 @@ async def scrape(url: str, token: str | None) -> tuple[int, str]:
 
 TENANT_SLUG = re.compile(r"[a-z][a-z0-9-]{1,62}")
 BOUNDED_LABELS = {"tenant", "channel", "kind", "author", "outcome", "reason", "urgency", "target", "decision",
-                  "action", "field", "namespace", "task", "le"}
+                  "action", "field", "namespace", "task", "le", "resolved_by"}
 
 
 def assert_no_ids_in_labels(exposition: str, slug: str) -> None:

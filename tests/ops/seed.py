@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +16,8 @@ T0 = datetime(2024, 6, 3, 8, 0, tzinfo=UTC)  # a Monday
 async def customer(pool: AsyncConnectionPool, tenant_id: int, *, tier: str | None = None) -> int:
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "INSERT INTO customers (tenant_id, display_name, attributes) VALUES (%s, %s, %s) RETURNING id",
-            (tenant_id, "Cust", json.dumps({"tier": tier} if tier else {})))
+            "INSERT INTO customers (tenant_id, display_name, plan_tier) VALUES (%s, %s, %s) RETURNING id",
+            (tenant_id, "Cust", tier))
         row = await cur.fetchone()
         assert row
         return int(row["id"])

@@ -9,6 +9,8 @@ call so tests can assert what was sent, where, and how often.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import time
 import urllib.parse
@@ -90,6 +92,13 @@ class SlackApiStandIn:
                                       "message": {"type": "message", "text": args.get("text"), "ts": ts,
                                                   "thread_ts": args.get("thread_ts"), "bot_id": "B0OURBOT"}})
         return web.json_response({"ok": False, "error": "unknown_method"})
+
+
+def sign(secret: str, body: bytes, ts: int | None = None) -> dict[str, str]:
+    """Slack's request-signing headers: v0=hex(HMAC-SHA256(secret, "v0:{timestamp}:{raw body}"))."""
+    stamp = str(int(time.time()) if ts is None else ts)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
 
 
 @asynccontextmanager

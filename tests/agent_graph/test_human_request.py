@@ -1,0 +1,119 @@
+"""Requests for a person in four languages, both directions: the detector alone, then the real graph.
+
+The phrasings are our own (neither held-out file of ``bench/data``); the blind file is only scored by
+``python -m bench.decide``.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from agent_graph.nodes.decide import Decision
+from agent_graph.nodes.safety import asks_for_person
+from agent_graph.runner import AgentRunner
+from bench.decide import read_person_requests, score_person_requests
+from store import triage
+from store.tenants import Tenant
+from tests.agent_graph.conftest import ai_outbox, say
+
+PHRASINGS = Path(__file__).resolve().parent / "human_request_phrasings.csv"
+
+ASKS = [
+    ("en", "could somebody on your side give me a ring?"),
+    ("en", "I want this handled by a person, not an autoresponder"),
+    ("en", "pls transfer me to a live rep"),
+    ("en", "Is anyone real reading this?"),
+    ("en", "operator!"),
+    ("en", "I need to speek to a persn"),
+    ("de", "Ich möchte bitte mit einer Beraterin sprechen"),
+    ("de", "Können Sie mich an den Kundendienst durchstellen?"),
+    ("de", "Bitte um einen Rückruf heute Nachmittag"),
+    ("de", "Ist da ein Mensch?"),
+    ("es", "¿Me podría pasar con un asesor?"),
+    ("es", "Quiero hablar con una persona de verdad"),
+    ("es", "Por favor que me llamen mañana"),
+    ("fr", "Je voudrais parler à un conseiller humain"),
+    ("fr", "Pourriez-vous me rappeler demain ?"),
+    ("fr", "Mettez-moi en relation avec le service client"),
+]
+
+LOOK_ALIKES = [
+    ("en", "How do I buy two more agent seats?"),
+    ("en", "Our human resources department needs last year's invoices"),
+    ("en", "Thanks, your support staff sorted it out yesterday"),
+    ("en", "I talked to a rep last week and the refund arrived, thanks"),
+    ("en", "The callback URL of our webhook returns 500"),
+    ("en", "Can I change the contact person on my account?"),
+    ("de", "Wie lege ich einen neuen Mitarbeiter im Team an?"),
+    ("de", "Ich habe gestern mit einem Berater telefoniert, alles erledigt"),
+    ("es", "¿Cuántos agentes puedo añadir a mi plan?"),
+    ("es", "Mi agente de seguros necesita una copia de la factura"),
+    ("fr", "Comment ajouter un agent à l'équipe ?"),
+    ("fr", "Mon conseiller bancaire a validé le virement"),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), ASKS)
+def test_requests_for_a_person_are_caught(language: str, text: str) -> None:
+    assert asks_for_person(text) is not None, (language, text)
+
+
+@pytest.mark.parametrize(("language", "text"), LOOK_ALIKES)
+def test_messages_that_only_name_people_are_not(language: str, text: str) -> None:
+    assert asks_for_person(text) is None, (language, text, asks_for_person(text))
+
+
+def test_every_row_of_our_phrasings_table_is_judged_right() -> None:
+    wrong = [(text, asked) for text, asked, _ in read_person_requests(PHRASINGS)
+             if (asks_for_person(text) is not None) != asked]
+    assert wrong == []
+
+
+def test_the_detector_is_cheap_enough_to_run_on_every_message() -> None:
+    texts = [text for _, text in ASKS + LOOK_ALIKES] * 20
+    asks_for_person("warm up")
+    started = time.perf_counter()
+    for text in texts:
+        asks_for_person(text)
+    per_message = (time.perf_counter() - started) / len(texts)
+    assert per_message < 0.01  # measured ~0.5 ms on the shared 2-core box
+
+
+def test_bench_reads_either_label_column_and_rejects_unknown_labels(tmp_path: Path) -> None:
+    blind = tmp_path / "blind.csv"
+    with open(blind, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("text", "label", "language"), ("get me a human", "1", "en"),
+                                 ("How do I add an agent seat?", "0", "en"), ("Mitarbeiter bitte", "1", "de")])
+    scored = score_person_requests(blind)
+    assert scored["recall"] == 1.0 and scored["false_alarms"] == 0.0 and scored["n"] == 2
+    assert scored["recall_by_language"] == {"de": 1.0, "en": 1.0}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label,language\nhello,maybe,en\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="label must be one of"):
+        read_person_requests(bad)
+
+
+async def test_the_graph_hands_off_on_requests_and_answers_look_alikes_normally(
+    pool: AsyncConnectionPool, kb_tenant: Tenant, runner: AgentRunner
+) -> None:
+    asks = [text for _, text in ASKS[::3]]  # every language, a few each: graph runs cost seconds here
+    for i, text in enumerate(asks):
+        r = await say(pool, kb_tenant, text, who=f"asks{i}@example.com")
+        out = await runner.run(kb_tenant.id, r.conversation_id, r.message_id)
+        assert out.decision is Decision.HANDOFF and out.reason.startswith("asks_for_person"), (text, out.reason)
+        assert [row["reply_kind"] for row in await ai_outbox(pool, kb_tenant.id, r.conversation_id)] == ["handoff"]
+        async with pool.connection() as conn:
+            fired = await triage.safety_firings(conn, kb_tenant.id, r.conversation_id)
+        assert [f["rule"] for f in fired] == ["asks_for_person"], text
+    for i, (_, text) in enumerate(LOOK_ALIKES[::3]):
+        r = await say(pool, kb_tenant, text, who=f"alike{i}@example.com")
+        out = await runner.run(kb_tenant.id, r.conversation_id, r.message_id)
+        assert not out.reason.startswith("asks_for_person"), (text, out.reason)
+        async with pool.connection() as conn:
+            fired = await triage.safety_firings(conn, kb_tenant.id, r.conversation_id)
+        assert "asks_for_person" not in [f["rule"] for f in fired], text

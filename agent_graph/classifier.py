@@ -13,13 +13,14 @@ The head blends two views of the same vectors, because they fail differently on 
   rare phrasings that the linear boundary averages away.
 
 On a BANKING77 dev split this beats plain logistic regression (see BENCHMARKS.md). The blended
-top probability is the confidence the graph's policy compares with per-tenant thresholds.
+top probability, rescaled by the head's fitted temperature (:func:`agent_graph.calibration.fit_calibrated`),
+is the confidence the graph's policy and per-category gates compare with per-tenant thresholds.
 
 Out of scope (nothing the tenant taught fits the message) is judged by a different signal: the
 cosine to the closest training example. A sharp head is confidently wrong on unfamiliar text, while
 distance does not depend on how many intents there are; on CLINC150 calibration data it separates
 out-of-scope queries better than confidence (AUROC 0.982 vs 0.968). Flagged messages route to
-clarify/handoff rather than a confident wrong answer.
+clarify, a draft for an agent or handoff, never an automatic answer (agent_graph.nodes.decide).
 
 Persistence is a compressed ``.npz`` of plain arrays plus a JSON header, loaded with
 ``allow_pickle=False`` so a tampered row cannot execute code.

@@ -16,6 +16,7 @@ from agent_graph.backends import ModelBackend
 from agent_graph.embedder import embed_many_async
 from agent_graph.ports import ReplySink, Router
 from agent_graph.tenant_models import TenantModels
+from agent_graph.urgency_sentiment import TenantUrgencyHeads
 from store import tenants
 from store.tenants import Tenant
 
@@ -54,6 +55,10 @@ class GraphDeps:
     backend: ModelBackend
     models: TenantModels
     _vectors: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict)
+    urgency_heads: TenantUrgencyHeads = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.urgency_heads = TenantUrgencyHeads(self.pool)
 
     async def tenant(self, tenant_id: int) -> Tenant:
         memo = _RUN_TENANTS.get()

@@ -11,6 +11,10 @@ Why the held-back slice is drawn from feedback labels only: the serving head bui
 admin examples would grade it on its own homework and bias the gate towards never promoting. Feedback
 labels are never in its training set, and they are also the closest thing to production traffic.
 
+Urgency corrections train the tenant's urgency head the same way (:func:`retrain_urgency`): the
+shared tone examples plus the corrections outside the held-back slice, promoted only if not worse than
+what serves now (the tenant's previous head, or the shared one) on the held-back corrections.
+
 Why the slice is chosen by hashing each text with a fixed seed instead of a random split: membership
 must not change as labels accumulate. A re-drawn split would move yesterday's held-back texts into
 today's training set, and a later candidate would be graded on labels an earlier promoted model
@@ -24,7 +28,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +39,7 @@ from agent_graph import tenant_gates
 from agent_graph.classifier import IntentClassifier
 from agent_graph.embedder import embed_many_async, get_embedder
 from agent_graph.tenant_models import TenantModels, _signature
+from agent_graph.urgency_sentiment import shared_examples, shared_tone_model, urgency_label
 from store import classifiers, jobs, tenants
 
 log = logging.getLogger(__name__)
@@ -83,6 +88,7 @@ class RetrainResult:
     train: int = 0
     holdout: int = 0
     sources: dict[str, int] = field(default_factory=dict)
+    urgency: dict[str, Any] | None = None  # the urgency head's own run (:func:`retrain_urgency`)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,13 +139,25 @@ def accuracy(clf: IntentClassifier, vectors: np.ndarray, labels: Sequence[str]) 
     return sum(p.label == y for p, y in zip(preds, labels, strict=True)) / len(labels)
 
 
-async def fit_candidate(pairs: Sequence[tuple[str, str]]) -> IntentClassifier:
-    """Embeds through the process batcher, fits off the event loop (a second or two of CPU)."""
+async def fit_candidate(pairs: Sequence[tuple[str, str]], *, calibrate: bool = True) -> IntentClassifier:
+    """Embeds through the process batcher, fits off the event loop (a few seconds of CPU).
+
+    Calibrated like a head trained from examples (:func:`agent_graph.calibration.fit_calibrated`): a
+    promoted candidate's gates are measured on its confidences, and the per-tenant thresholds compare
+    with them, so they must mean the same thing whichever path trained the serving head.
+    ``calibrate=False`` is for heads read next to uncalibrated ones, e.g. an urgency head whose
+    cue-word floor was tuned against the shared (T = 1.0) tone heads.
+    """
+    from agent_graph.calibration import fit_calibrated
+
     labels = [c for _, c in pairs]
     if len(set(labels)) < 2:
         raise ValueError("a classifier needs labelled examples for at least two categories")
     vectors = await embed_many_async([t for t, _ in pairs])
-    return await asyncio.to_thread(lambda: IntentClassifier().fit_embeddings(vectors, labels))
+    if not calibrate:
+        return await asyncio.to_thread(lambda: IntentClassifier().fit_embeddings(vectors, labels))
+    fit = await asyncio.to_thread(fit_calibrated, vectors, labels)
+    return fit.classifier
 
 
 async def _current(conn: AsyncConnection[Any], tenant_id: int) -> tuple[int, IntentClassifier] | None:
@@ -203,6 +221,15 @@ async def promote_if_not_worse(pool: AsyncConnectionPool, tenant_id: int, candid
 
 
 async def retrain(pool: AsyncConnectionPool, tenant_id: int, config: RetrainConfig | None = None) -> RetrainResult:
+    """The category head, then the urgency head, each behind its own gate (one job retrains both, so
+    the schedule and "retrain now" cover every label agents gave)."""
+    result = await retrain_category(pool, tenant_id, config)
+    urgency = await retrain_urgency(pool, tenant_id, config)
+    return replace(result, urgency=urgency.as_dict())
+
+
+async def retrain_category(pool: AsyncConnectionPool, tenant_id: int,
+                           config: RetrainConfig | None = None) -> RetrainResult:
     """Gather → train a candidate → gate. Safe to run on a schedule: a candidate that does not help is kept
     inactive and the serving head is untouched."""
     config = config or RetrainConfig()
@@ -255,3 +282,102 @@ async def recompute_gates(pool: AsyncConnectionPool, tenant_id: int, config: Ret
 async def enqueue_retrain(conn: AsyncConnection[Any], tenant_id: int) -> int | None:
     """Queues a retrain (on demand or from a schedule); one pending per tenant however often asked."""
     return await jobs.enqueue(conn, tenant_id, RETRAIN, dedupe_key=f"{RETRAIN}:{tenant_id}")
+
+
+@dataclass(frozen=True)
+class UrgencyRetrainResult:
+    promoted: bool
+    reason: str
+    version: int | None  # the stored candidate; None when none was trained
+    active_version: int | None  # the tenant head that serves after this run; None: the shared head
+    candidate_accuracy: float | None = None
+    current_accuracy: float | None = None
+    train: int = 0  # corrections trained on (the shared examples come on top)
+    holdout: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def gather_urgency(pool: AsyncConnectionPool, tenant_id: int,
+                         config: RetrainConfig | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(train, holdout) urgency corrections, one per text, split by the same stable hash as categories."""
+    config = config or RetrainConfig()
+    async with pool.connection() as conn:
+        corrections = await classifiers.urgency_feedback_examples(conn, tenant_id)
+    seen: set[str] = set()
+    train: list[tuple[str, str]] = []
+    holdout: list[tuple[str, str]] = []
+    for text, label in corrections:
+        key = canonical_hash(text)
+        if key in seen:
+            continue
+        seen.add(key)
+        (holdout if in_holdout(text, seed=config.seed, fraction=config.holdout_fraction) else train).append((text, label))
+    return train, holdout
+
+
+async def _serving_urgency(pool: AsyncConnectionPool, tenant_id: int) -> tuple[int | None, IntentClassifier]:
+    """(tenant head version or None, head): what classifies the tenant's urgency now."""
+    async with pool.connection() as conn:
+        stored = await classifiers.active_urgency_model(conn, tenant_id)
+    if stored is not None:
+        try:
+            return stored.version, IntentClassifier.load(stored.model)
+        except ValueError:  # trained on another embedding model: serving falls back to the shared head too
+            log.warning("tenant %s: urgency head v%s does not load; comparing with the shared head",
+                        tenant_id, stored.version)
+    return None, await shared_tone_model().shared_head("urgency")
+
+
+def urgency_accuracy(head: IntentClassifier, texts: Sequence[str], vectors: np.ndarray, labels: Sequence[str]) -> float:
+    """Share of held-back corrections the head (with cue words, as served) gets right."""
+    hits = sum(urgency_label(head, t, v) == y for t, v, y in zip(texts, vectors, labels, strict=True))
+    return hits / len(labels)
+
+
+async def retrain_urgency(pool: AsyncConnectionPool, tenant_id: int,
+                          config: RetrainConfig | None = None) -> UrgencyRetrainResult:
+    """Trains a tenant urgency head from its corrections and promotes it if not worse on held-back ones.
+
+    Unlike the category head there is always something serving (the shared head), so a candidate is
+    only trained once enough held-back corrections exist to judge it: until then the shared head,
+    which every tenant's traffic already exercises, is the safer bet.
+    """
+    config = config or RetrainConfig()
+    train, holdout = await gather_urgency(pool, tenant_id, config)
+    if len(holdout) < config.min_holdout:
+        async with pool.connection() as conn:
+            serving = await classifiers.active_urgency_version(conn, tenant_id)
+        return UrgencyRetrainResult(False, f"only {len(holdout)} held-back urgency corrections"
+                                    f" (need {config.min_holdout})", None, serving,
+                                    train=len(train), holdout=len(holdout))
+    current_version, current = await _serving_urgency(pool, tenant_id)
+    texts, labels = shared_examples("urgency")
+    candidate = await fit_candidate(list(zip(texts, labels, strict=True)) + train)
+    held_texts = [t for t, _ in holdout]
+    vectors = await embed_many_async(held_texts)
+    truth = [u for _, u in holdout]
+    cand_acc = urgency_accuracy(candidate, held_texts, vectors, truth)
+    cur_acc = urgency_accuracy(current, held_texts, vectors, truth)
+    promote = cand_acc >= cur_acc - config.margin
+    against = f"v{current_version}" if current_version else "the shared head"
+    reason = (f"held-back urgency accuracy {cand_acc:.3f} vs {cur_acc:.3f} ({against}, margin {config.margin})"
+              if promote else f"worse on held-back urgency corrections: {cand_acc:.3f} vs {cur_acc:.3f} ({against})")
+    metrics: dict[str, Any] = {
+        "holdout_accuracy": cand_acc, "current_accuracy": cur_acc, "compared_with": current_version,
+        "corrections": len(train), "shared_examples": len(texts), "holdout": len(holdout),
+        "holdout_fraction": config.holdout_fraction, "seed": config.seed, "margin": config.margin,
+        "decision": "promoted" if promote else "refused", "reason": reason,
+    }
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('urgency_models'), %s::int)", (tenant_id,))
+        if promote and await classifiers.active_urgency_version(conn, tenant_id) != current_version:
+            promote, reason = False, "the serving urgency head changed while the candidate was judged"
+            metrics.update(decision="refused", reason=reason)
+        version = await classifiers.save_urgency_model(conn, tenant_id, embedder=candidate.model_id,
+                                                       labels=candidate.labels, model=candidate.save(),
+                                                       metrics=metrics, active=promote)
+    log.info("tenant %s: urgency head v%s %s (%s)", tenant_id, version, metrics["decision"], reason)
+    return UrgencyRetrainResult(promote, reason, version, version if promote else current_version, cand_acc, cur_acc,
+                                len(train), len(holdout))

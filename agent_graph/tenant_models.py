@@ -4,6 +4,13 @@ A tenant with no examples of its own still gets a working classifier from the sh
 (``data/default_examples.jsonl``) for whichever default categories it uses. When the tenant's
 examples or category list change, the next run retrains (a second or two) and stores a new version,
 which every other worker then loads instead of training again.
+
+Every head is temperature-calibrated on out-of-fold predictions of its own examples
+(:func:`agent_graph.calibration.fit_calibrated`; T = 1.0 below a few dozen examples). Heads stored
+before that keep their uncalibrated confidences until their examples change or a retrain replaces
+them: the training signature does not include the recipe on purpose, because changing it would
+retrain every tenant from examples and silently replace heads promoted from agents' feedback (and
+the gates measured for them).
 """
 
 from __future__ import annotations
@@ -17,9 +24,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import numpy as np
 from psycopg_pool import AsyncConnectionPool
 
+from agent_graph.calibration import fit_calibrated
 from agent_graph.classifier import IntentClassifier
 from agent_graph.embedder import embed_many_async, get_embedder
 from store import classifiers
@@ -45,26 +52,6 @@ def _signature(examples: list[tuple[str, str]], embedder_id: str) -> str:
     for text, category in sorted(examples):
         h.update(f"{category}\0{text}\0".encode())
     return h.hexdigest()
-
-
-def cross_validated_accuracy(vectors: np.ndarray, labels: list[str], folds: int = 3) -> float | None:
-    """k-fold accuracy on the tenant's own examples: the number an admin sees next to a retrain."""
-    by_label: dict[str, list[int]] = defaultdict(list)
-    for i, label in enumerate(labels):
-        by_label[label].append(i)
-    if len(by_label) < 2 or min(len(v) for v in by_label.values()) < folds:
-        return None
-    fold_of = np.zeros(len(labels), dtype=int)
-    for idx in by_label.values():
-        for j, i in enumerate(idx):
-            fold_of[i] = j % folds
-    correct = 0
-    for f in range(folds):
-        train = fold_of != f
-        clf = IntentClassifier().fit_embeddings(vectors[train], [labels[i] for i in np.flatnonzero(train)])
-        preds = clf.predict_embeddings(vectors[~train])
-        correct += sum(p.label == labels[i] for p, i in zip(preds, np.flatnonzero(~train), strict=True))
-    return correct / len(labels)
 
 
 # Heads trained in this process, by training-set signature: tenants that use the shipped defaults
@@ -144,10 +131,11 @@ class TenantModels:
         if len(set(labels)) < 2:
             raise ValueError(f"tenant {tenant_id}: a classifier needs examples for at least two categories")
         vectors = await embed_many_async([t for t, _ in pairs])
-        clf, cv = await asyncio.to_thread(
-            lambda: (IntentClassifier().fit_embeddings(vectors, labels), cross_validated_accuracy(vectors, labels)))
+        # Calibrated here, once, so the per-category gates and the policy thresholds read confidences
+        # that mean what they say; the temperature travels in the model bytes to every worker.
+        fit = await asyncio.to_thread(fit_calibrated, vectors, labels)
         counts: dict[str, int] = defaultdict(int)
         for label in labels:
             counts[label] += 1
-        metrics: dict[str, Any] = {"examples": len(pairs), "per_label": dict(counts), "cv_accuracy": cv}
-        return clf.save(), tuple(clf.labels), metrics
+        metrics: dict[str, Any] = {"examples": len(pairs), "per_label": dict(counts), **fit.metrics()}
+        return fit.classifier.save(), tuple(fit.classifier.labels), metrics

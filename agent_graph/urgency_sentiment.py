@@ -1,10 +1,17 @@
 """Urgency and sentiment from a message's embedding plus a few unmistakable words.
 
-These scales are the same for every tenant, so one small head per process is trained from
+These scales start the same for every tenant, so one small head per process is trained from
 ``data/tone_examples.jsonl`` on the embedding the message already has (no second model call).
 Keywords catch what ten examples cannot ("ASAP", "unacceptable"); prototypes catch paraphrases.
 Critical urgency is not predicted here: only tenant safety rules raise it (``nodes.safety``), so it
 stays explainable.
+
+Urgency is not quite universal, though: "the payroll run is tomorrow" is routine for one tenant and
+high for another, and agents say so by correcting it. ``agent_graph.retrain`` trains a tenant head
+from the shared examples plus those corrections and promotes it only if it is not worse on held-back
+corrections; :class:`TenantUrgencyHeads` serves the promoted head, and ``predict(urgency_head=...)``
+uses it in place of the shared one. Cue words apply on top of either head, in serving and in the
+promotion gate alike (:func:`urgency_label`), so the gate judges what the tenant would actually see.
 """
 
 from __future__ import annotations
@@ -16,9 +23,11 @@ from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
+from psycopg_pool import AsyncConnectionPool
 
 from agent_graph.classifier import IntentClassifier
 from agent_graph.embedder import embed_many_async
+from store import classifiers
 
 URGENCY_CUES = {
     "high": re.compile(r"\b(urgent(ly)?|asap|immediately|right now|emergency|blocking|deadline|dringend|urgente?|"
@@ -42,6 +51,12 @@ class Tone:
     urgency_confidence: float
     sentiment: str
     sentiment_confidence: float
+
+
+def shared_examples(kind: str) -> tuple[list[str], list[str]]:
+    """(texts, labels) the shared ``kind`` head learns from; a tenant's urgency head starts from them too."""
+    texts, labels = _examples()[kind]
+    return list(texts), list(labels)
 
 
 def _examples() -> dict[str, tuple[list[str], list[str]]]:
@@ -84,24 +99,67 @@ class ToneModel:
                     self._heads = heads
         return self._heads
 
-    async def predict(self, text: str, vector: np.ndarray) -> Tone:
+    async def shared_head(self, kind: str) -> IntentClassifier:
+        """The process-wide head for ``kind``: what serves a tenant without a promoted head of its own."""
+        return (await self._ensure())[kind]
+
+    async def predict(self, text: str, vector: np.ndarray, *, urgency_head: IntentClassifier | None = None) -> Tone:
+        """``urgency_head``: the tenant's promoted head (:class:`TenantUrgencyHeads`), None for the shared one."""
         heads = await self._ensure()
-        result: dict[str, tuple[str, float]] = {}
-        for kind, cues in (("urgency", URGENCY_CUES), ("sentiment", SENTIMENT_CUES)):
-            head = heads[kind]
-            p, _ = head.probabilities(vector[None, :])
-            probs = {label: float(p[0, i]) for i, label in enumerate(head.labels)}
-            probs = _apply_cues(probs, cues, text)
-            label = max(probs, key=lambda k: probs[k])
-            result[kind] = (label, round(probs[label], 4))
-        return Tone(*result["urgency"], *result["sentiment"])
+        urgency = _label(urgency_head or heads["urgency"], URGENCY_CUES, text, vector)
+        sentiment = _label(heads["sentiment"], SENTIMENT_CUES, text, vector)
+        return Tone(*urgency, *sentiment)
+
+
+def _label(head: IntentClassifier, cues: dict[str, re.Pattern[str]], text: str, vector: np.ndarray) -> tuple[str, float]:
+    p, _ = head.probabilities(vector[None, :])
+    probs = _apply_cues({label: float(p[0, i]) for i, label in enumerate(head.labels)}, cues, text)
+    label = max(probs, key=lambda k: probs[k])
+    return label, round(probs[label], 4)
+
+
+def urgency_label(head: IntentClassifier, text: str, vector: np.ndarray) -> str:
+    """The urgency serving would give ``text`` with ``head``: cue words included."""
+    return _label(head, URGENCY_CUES, text, vector)[0]
+
+
+class TenantUrgencyHeads:
+    """Each tenant's promoted urgency head, loaded once per version per process.
+
+    One indexed row is read per call to notice a promotion made by another process; a head that no
+    longer loads (trained on another embedding model) falls back to the shared head rather than
+    failing the classification.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+        self._cache: dict[int, tuple[int, IntentClassifier | None]] = {}
+
+    async def get(self, tenant_id: int) -> IntentClassifier | None:
+        async with self.pool.connection() as conn:
+            version = await classifiers.active_urgency_version(conn, tenant_id)
+            if version is None:
+                self._cache.pop(tenant_id, None)
+                return None
+            cached = self._cache.get(tenant_id)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            stored = await classifiers.active_urgency_model(conn, tenant_id)
+        head: IntentClassifier | None = None
+        if stored is not None:
+            try:
+                head = IntentClassifier.load(stored.model)
+            except ValueError:
+                head = None
+            self._cache[tenant_id] = (stored.version, head)
+        return head
 
 
 _shared: ToneModel | None = None
 
 
 def shared_tone_model() -> ToneModel:
-    """One per process: the heads are the same for every tenant and backend instance."""
+    """One per process: the shared heads are the same for every tenant and backend instance."""
     global _shared
     if _shared is None:
         _shared = ToneModel()

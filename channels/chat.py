@@ -41,10 +41,11 @@ from store.models import (
     ThreadHint,
 )
 from store.outbox import Delivery, PermanentDeliveryError
-from store.trust import policy
+from store.trust import history_scope, policy
 
 log = logging.getLogger("switchboard.chat")
 NAMESPACE = "/chat"
+HISTORY_SCAN = 200  # newest conversations of the merge group looked at for one history read
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
 
 
@@ -257,6 +258,36 @@ class ChatChannel:
                 return []
             return await customers.group(conn, tenant_id, ident.customer_id)
 
+    async def history_conversations(self, tenant_id: int, visitor_id: str, *, limit: int
+                                    ) -> list[conversations.Conversation]:
+        """The visitor's history as ``store.trust`` scopes it, newest first.
+
+        A merge group alone would hand the visitor every merged customer's past; the trust module
+        says which of them its claim may read. Conversations the visitor itself wrote in always
+        count as its own, also when a merge made them another customer's.
+        """
+        async with self.pool.connection() as conn:
+            ident = await customers.find_linking(conn, tenant_id, IdentityKind.CHAT_VISITOR, visitor_id)
+            if ident is None:
+                return []
+            group = await customers.group(conn, tenant_id, ident.customer_id)
+            merges = [(m["source_customer_id"], m["target_customer_id"], ClaimSource(m["claim_source"]))
+                      for m in await customers.merges(conn, tenant_id, group) if m["undone_at"] is None]
+            readable = history_scope(ident.customer_id, ident.source, merges)
+            if not readable:
+                return []
+            convs = await conversations.list_for_customers(conn, tenant_id, group, limit=HISTORY_SCAN)
+            others = [c.id for c in convs if c.customer_id not in readable]
+            written: set[int] = set()
+            if others:
+                prefix = f"{visitor_id}:"
+                cur = await conn.execute(
+                    "SELECT DISTINCT conversation_id FROM messages WHERE tenant_id = %s AND conversation_id = ANY(%s)"
+                    " AND channel = %s AND direction = 'in' AND left(external_id, %s) = %s",
+                    (tenant_id, others, Channel.CHAT.value, len(prefix), prefix))
+                written = {int(r["conversation_id"]) for r in await cur.fetchall()}
+        return [c for c in convs if c.customer_id in readable or c.id in written][:limit]
+
     async def wire_messages(self, tenant_id: int, conversation_id: int, after_seq: int, limit: int = 500
                             ) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:
@@ -391,13 +422,8 @@ class _ChatNamespace(socketio.AsyncNamespace):
 
     async def ev_history(self, sid: str, session: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         tenant_id = session["tenant_id"]
-        group = await self.chat.visitor_customer(tenant_id, session["visitor_id"])
-        if not group:
-            return {"ok": True, "conversations": []}
-        async with self.chat.pool.connection() as conn:
-            convs = await conversations.list_for_customers(conn, tenant_id, group, limit=20)
         out = []
-        for conv in convs:
+        for conv in await self.chat.history_conversations(tenant_id, session["visitor_id"], limit=20):
             out.append({"id": conv.id, "status": conv.status.value, "channel": conv.last_channel.value,
                         "messages": await self.chat.wire_messages(tenant_id, conv.id, 0)})
         return {"ok": True, "conversations": out}

@@ -37,8 +37,9 @@ from psycopg_pool import AsyncConnectionPool
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from channels.ports import CustomerActions, Ingest
+from channels.slack_files import Fetched, SlackFile, SlackFileFetcher, parse_files
 from channels.slack_send import GetEnv, SlackDirectory, SlackSender
-from store import conversations, message_edits, slack_workspaces
+from store import attachments, conversations, message_edits, slack_workspaces
 from store.models import (
     UNSTORABLE,
     AttachmentMeta,
@@ -72,7 +73,7 @@ class Decision:
     user_team: str | None = None
     text: str = ""
     addressed: bool = False  # a DM or a mention: may start a conversation
-    files: tuple[AttachmentMeta, ...] = ()
+    files: tuple[SlackFile, ...] = ()
 
 
 def thread_key(channel: str, thread_ts: str) -> str:
@@ -98,11 +99,6 @@ def _obj(value: Any) -> Mapping[str, Any]:
 def _from_bot(m: Mapping[str, Any], bot_user_id: str) -> bool:
     return bool(m.get("bot_id") or m.get("bot_profile") or m.get("subtype") == "bot_message"
                 or (bot_user_id and m.get("user") == bot_user_id))
-
-
-def _size(value: Any) -> int:
-    """A file's byte size as Slack reports it; anything else (a string, a float, 1e300) counts as unknown."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62 else 0
 
 
 def decide(event: Mapping[str, Any], bot_user_id: str) -> Decision:
@@ -138,10 +134,7 @@ def decide(event: Mapping[str, Any], bot_user_id: str) -> Decision:
     thread_ts = str(event["thread_ts"]) if TS.fullmatch(str(event.get("thread_ts") or "")) else None
     if not addressed and thread_ts is None:
         return Decision("ignore", "channel message not addressed to us")
-    files = tuple(
-        AttachmentMeta(str(f.get("name") or f.get("title") or "file"), str(f.get("mimetype") or "application/octet-stream"),
-                       _size(f.get("size")))
-        for f in event.get("files") or [] if isinstance(f, dict))
+    files = parse_files(event.get("files"))
     return Decision("ingest", channel=channel, ts=ts, thread_ts=thread_ts, user=user,
                     user_team=str(event.get("user_team") or event.get("team") or "") or None,
                     text=slack_text(str(event.get("text") or ""), bot_user_id), addressed=addressed, files=files)
@@ -201,7 +194,8 @@ class SlackChannel:
     def __init__(self, pool: AsyncConnectionPool, *, ingest: Ingest, actions: CustomerActions,
                  getenv: GetEnv = os.environ.get, directory: SlackDirectory | None = None,
                  clock: Callable[[], float] = time.time, lease_seconds: float = 60,
-                 sweep_interval_seconds: float = 15, keep_event_ids_seconds: float = 86400) -> None:
+                 sweep_interval_seconds: float = 15, keep_event_ids_seconds: float = 86400,
+                 limits: attachments.Limits = attachments.DEFAULT_LIMITS) -> None:
         self.pool = pool
         self.ingest = ingest
         self.actions = actions
@@ -212,6 +206,7 @@ class SlackChannel:
         self.sweep_interval = sweep_interval_seconds
         self.keep_event_ids = keep_event_ids_seconds
         self.sender = SlackSender(pool, getenv=getenv)
+        self.files = SlackFileFetcher(limits)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def routes(self) -> list[web.RouteDef]:
@@ -344,16 +339,34 @@ class SlackChannel:
             async with self.pool.connection() as conn:
                 if await conversations.find_by_thread_keys(conn, tenant_id, Channel.SLACK, [key]) is None:
                     return True, "thread reply outside our conversations"
+        ext = message_external_id(d.channel, d.ts)
+        fetched = await self.fetch_files(ws, ext, d.files)
         msg = InboundMessage(
-            tenant_id=tenant_id, channel=Channel.SLACK, external_id=message_external_id(d.channel, d.ts), text=d.text,
+            tenant_id=tenant_id, channel=Channel.SLACK, external_id=ext, text=d.text,
             claims=await self.claims(ws, d), thread=ThreadHint(keys=(key,), new_key=key, shared_space=True),
-            attachments=d.files, received_at=datetime.fromtimestamp(float(d.ts), UTC),
+            attachments=fetched.files, received_at=datetime.fromtimestamp(float(d.ts), UTC),
             raw={"slack": {"team_id": team_id, "event_id": data.get("event_id"), "channel": d.channel, "ts": d.ts,
                            "thread_ts": d.thread_ts or d.ts, "user": d.user, "user_team": d.user_team},
                  "event": data.get("event")},
         )
         result = await self.ingest(msg)
         return False, f"message {result.message_id}" + (" (already stored)" if result.duplicate else "")
+
+    async def fetch_files(self, ws: Workspace, external_id: str, files: tuple[SlackFile, ...]) -> Fetched:
+        """The message's files with their bytes, unless the message is stored already.
+
+        One message arrives as several events (``message`` and ``app_mention``, or one per workspace
+        in a shared channel); only the first to be stored needs the bytes, the rest would download
+        them to be dropped as duplicates. A file kept out carries its reason into ingest, so it is
+        listed with why in the message's own transaction.
+        """
+        if not files:
+            return Fetched()
+        async with self.pool.connection() as conn:
+            stored = await conversations.find_message_by_external_id(conn, ws.tenant_id, Channel.SLACK, external_id)
+        if stored is not None:
+            return Fetched(tuple(AttachmentMeta(f.name, f.mimetype, f.size) for f in files))
+        return await self.files.fetch(ws, self.getenv(ws.bot_token_env), files)
 
     async def claims(self, ws: Workspace, d: Decision) -> tuple[IdentityClaim, ...]:
         """The Slack user always; their profile email merges only if a workspace we trust vouches for it.

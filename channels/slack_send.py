@@ -1,7 +1,8 @@
 """Slack's Web API boundary: clients per workspace, the users.info cache, and the outbound sender.
 
-Everything that talks to slack.com is here, behind slack-sdk's ``AsyncWebClient``, whose
-``base_url`` comes from the workspace row (GovSlack lives elsewhere; tests use a local stand-in).
+Everything that talks to slack.com is here and in ``channels/slack_files.py`` (file downloads and
+uploads), behind slack-sdk's ``AsyncWebClient``, whose ``base_url`` comes from the workspace row
+(GovSlack lives elsewhere; tests use a local stand-in).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import Any
 
 import aiohttp
 from psycopg_pool import AsyncConnectionPool
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from store import slack_workspaces
+from channels.slack_files import upload_into_thread
+from store import attachments, slack_workspaces
 from store.outbox import Delivery, PermanentDeliveryError, TransientDeliveryError
 from store.slack_workspaces import Workspace
 
@@ -152,11 +154,21 @@ class SlackSender:
         except MissingSecret as exc:
             raise PermanentDeliveryError(str(exc)) from None
         body = p.get("body") or {}
+        files: list[tuple[attachments.Attachment, bytes]] = []
+        if delivery.message_id is not None:  # files an agent sent with the reply (linked in its transaction)
+            async with self.pool.connection() as conn:
+                files = await attachments.for_message(conn, delivery.tenant_id, delivery.message_id)
         try:
-            await client.chat_postMessage(channel=target["channel"], thread_ts=target["thread_ts"],
-                                          text=body.get("text") or "", blocks=body.get("blocks"),
-                                          unfurl_links=False, unfurl_media=False)
+            if files:
+                await upload_into_thread(client, channel=target["channel"], thread_ts=target["thread_ts"],
+                                         text=body.get("text") or "", files=files)
+            else:
+                await client.chat_postMessage(channel=target["channel"], thread_ts=target["thread_ts"],
+                                              text=body.get("text") or "", blocks=body.get("blocks"),
+                                              unfurl_links=False, unfurl_media=False)
         except SlackApiError as exc:
             raise delivery_error(exc) from None
+        except SlackRequestError as exc:  # the upload_url refused the bytes: Slack's file service, retried
+            raise TransientDeliveryError(f"Slack file upload failed: {exc}"[:500]) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise TransientDeliveryError(f"Slack unreachable: {type(exc).__name__}: {exc}") from None

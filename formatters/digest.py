@@ -17,6 +17,9 @@ CHART_TITLES = {
     "rates": "Auto-resolution and suggestion adoption",
     "csat": "CSAT average per week",
 }
+TREND_WORDS = {"up": "rising", "down": "falling", "flat": "steady"}
+# The same topics the console's insights page lists, so the digest says what they are made of.
+GAPS_MEANING = "questions the knowledge base could not answer, grouped by meaning"
 _CELL = "padding:4px 8px;border-bottom:1px solid #ddd;text-align:left"
 
 
@@ -30,6 +33,12 @@ def change(value: float | None) -> str:
 
 def score(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
+
+
+def gap_volume(gap: Mapping[str, Any]) -> str:
+    """A gap topic's size and direction; the title is its most typical question, so examples follow it."""
+    return (f"{gap['volume']} questions in two weeks ({gap['this_week']} this week, {gap['last_week']} the week"
+            f" before, {TREND_WORDS.get(gap['trend'], gap['trend'])})")
 
 
 def subject(figures: Mapping[str, Any], tenant_name: str) -> str:
@@ -61,10 +70,10 @@ def _text(figures: Mapping[str, Any]) -> str:
         lines += ["", "Emerging categories:"]
         lines += [f"- {e['category']}: {e['this_week']} (last week {e['last_week']})" for e in figures["emerging"]]
     if figures["kb_gaps"]:
-        lines += ["", "Top knowledge-base gaps (handed-off topics):"]
+        lines += ["", f"Top knowledge-base gaps ({GAPS_MEANING}):"]
         for gap in figures["kb_gaps"]:
-            lines.append(f"- {gap['topic']}: {gap['conversations']} handed off")
-            lines += [f'    "{squash(q)}"' for q in gap["examples"]]
+            lines.append(f"- {squash(gap['title'])}: {gap_volume(gap)}")
+            lines += [f'    "{squash(q)}"' for q in gap["examples"][1:]]
     return "\n".join(lines) + "\n"
 
 
@@ -82,10 +91,11 @@ def _html(figures: Mapping[str, Any], chart_src: Mapping[str, str], tenant_name:
         parts.append(f"<h2>Emerging categories</h2><ul>{items}</ul>")
     if figures["kb_gaps"]:
         items = "".join(
-            f"<li>{escape_html(g['topic'])}: {g['conversations']} handed off"
-            + ("<ul>" + "".join(f"<li>{escape_html(squash(q))}</li>" for q in g["examples"]) + "</ul>" if g["examples"] else "")
+            f"<li>{escape_html(squash(g['title']))}: {escape_html(gap_volume(g))}"
+            + ("<ul>" + "".join(f"<li>{escape_html(squash(q))}</li>" for q in g["examples"][1:]) + "</ul>"
+               if len(g["examples"]) > 1 else "")
             + "</li>" for g in figures["kb_gaps"])
-        parts.append(f"<h2>Top knowledge-base gaps</h2><ul>{items}</ul>")
+        parts.append(f"<h2>Top knowledge-base gaps</h2><p>{escape_html(GAPS_MEANING.capitalize())}.</p><ul>{items}</ul>")
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{escape_html(subject(figures, tenant_name))}</title>\n</head>\n<body>\n{body}\n</body>\n</html>\n")

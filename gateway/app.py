@@ -119,7 +119,8 @@ def create_app(settings: Settings, pool: AsyncConnectionPool, *, dsn: str | None
                    platform_token=settings.platform_admin_token)  # /api/v1, /api/openapi.json, /api/docs
     sio.register_namespace(CopilotNamespace(pool, console_auth, runner, allowed_origins=(base,)))
     app[SERVICES] = {"sio": sio, "chat": chat, "senders": senders, "router": router, "runner": runner}
-    slack = SlackChannel(pool, ingest=ingest_port, actions=CustomerActionHandler(pool, router, base))
+    slack = SlackChannel(pool, ingest=ingest_port, actions=CustomerActionHandler(pool, router, base),
+                         limits=settings.attachment_limits())  # Slack files: fetched only within these
     slack.attach(app)  # /slack/events, /slack/interactivity, and the post-ack sweeper
     # One Slack sender: escalation summaries go to the tenant's internal channel, the rest to customers.
     senders[Channel.SLACK] = SlackDeliveries(slack.sender, InternalSlackSender(pool))

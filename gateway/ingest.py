@@ -165,7 +165,7 @@ async def store_attachments(conn: AsyncConnection[Any], msg: InboundMessage, con
     for a in msg.attachments:
         meta = {"name": attachments.clean_filename(a.name), "content_type": a.content_type, "size": a.size}
         if a.content is None:
-            metas.append(meta)
+            metas.append({**meta, "rejected": a.rejected[:500]} if a.rejected else meta)
             continue
         if len(metas) >= limits.max_per_message:
             metas.append({**meta, "rejected": f"more than {limits.max_per_message} files"})

@@ -105,6 +105,22 @@ def check(filename: str, content: bytes, limits: Limits, *, field: str = "file")
     return kind
 
 
+def precheck(filename: str | None, declared_size: int, limits: Limits) -> str | None:
+    """Why ``check`` would refuse a file, judged from its name and declared size alone.
+
+    A channel that has to fetch a file (Slack) asks first, so a 2 GB video or an ``.exe`` is never
+    downloaded only to be refused; bytes that are fetched still go through ``check``. The wording is
+    ``check``'s, so agents read one reason whichever channel the file came from.
+    """
+    if declared_size > limits.max_bytes:
+        return f"{declared_size} bytes, at most {limits.max_bytes} allowed"
+    name = clean_filename(filename)
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext in REFUSED_EXTENSIONS:
+        return "executable files are not accepted"
+    return None
+
+
 def download_headers(att: Attachment) -> tuple[str, dict[str, str]]:
     """(Content-Type, headers) to serve ``att``: images inline, anything else an opaque download.
 
@@ -202,3 +218,4 @@ async def for_message(conn: AsyncConnection[Any], tenant_id: int, message_id: in
     cur = await conn.execute(f"SELECT {_COLUMNS}, content FROM attachments WHERE tenant_id = %s AND message_id = %s"
                              " ORDER BY id", (tenant_id, message_id))
     return [(_row(r), bytes(r["content"])) for r in await cur.fetchall()]
+

@@ -185,14 +185,87 @@ async def save_model(
     return version
 
 
+# What the urgency head predicts; "critical" is raised only by tenant safety rules, so a correction to
+# it is a safety-rule matter, not a label for the head.
+URGENCY_LABELS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUrgencyModel:
+    version: int
+    embedder: str
+    labels: tuple[str, ...]
+    model: bytes
+    metrics: dict[str, Any]
+    active: bool
+    created_at: datetime
+    promoted_at: datetime | None
+
+
+async def urgency_feedback_examples(conn: AsyncConnection[Any], tenant_id: int) -> list[tuple[str, str]]:
+    """(message text, urgency) from agents' urgency corrections, the latest correction per message winning."""
+    cur = await conn.execute(
+        "SELECT DISTINCT ON (mc.id) msg.text, o.new_value AS urgency FROM classification_overrides o"
+        " JOIN message_classifications mc ON mc.tenant_id = o.tenant_id AND mc.id = o.classification_id"
+        " JOIN messages msg ON msg.tenant_id = mc.tenant_id AND msg.id = mc.message_id"
+        " WHERE o.tenant_id = %s AND o.field = 'urgency' AND coalesce(msg.text, '') <> ''"
+        " ORDER BY mc.id, o.id DESC", (tenant_id,))
+    return [(r["text"], r["urgency"]) for r in await cur.fetchall() if r["urgency"] in URGENCY_LABELS]
+
+
+def _urgency_model(row: dict[str, Any]) -> StoredUrgencyModel:
+    return StoredUrgencyModel(row["version"], row["embedder"], tuple(row["labels"]), bytes(row["model"]),
+                              row["metrics"], row["active"], row["created_at"], row["promoted_at"])
+
+
+async def active_urgency_model(conn: AsyncConnection[Any], tenant_id: int) -> StoredUrgencyModel | None:
+    """The tenant's serving urgency head; None means the shared head serves."""
+    cur = await conn.execute("SELECT * FROM urgency_models WHERE tenant_id = %s AND active", (tenant_id,))
+    row = await cur.fetchone()
+    return None if row is None else _urgency_model(row)
+
+
+async def active_urgency_version(conn: AsyncConnection[Any], tenant_id: int) -> int | None:
+    """One cheap row per message: tells a process whether its cached head is still the one to use."""
+    cur = await conn.execute("SELECT version FROM urgency_models WHERE tenant_id = %s AND active", (tenant_id,))
+    row = await cur.fetchone()
+    return None if row is None else int(row["version"])
+
+
+async def urgency_versions(conn: AsyncConnection[Any], tenant_id: int) -> list[StoredUrgencyModel]:
+    """Every stored urgency head, newest first."""
+    cur = await conn.execute("SELECT * FROM urgency_models WHERE tenant_id = %s ORDER BY version DESC", (tenant_id,))
+    return [_urgency_model(r) for r in await cur.fetchall()]
+
+
+async def save_urgency_model(conn: AsyncConnection[Any], tenant_id: int, *, embedder: str, labels: Sequence[str],
+                             model: bytes, metrics: dict[str, Any], active: bool) -> int:
+    """Stores a candidate (serialised per tenant); ``active`` makes it serve instead of the previous one."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('urgency_models'), %s::int)", (tenant_id,))
+    cur = await conn.execute("SELECT coalesce(max(version), 0) + 1 AS v FROM urgency_models WHERE tenant_id = %s",
+                             (tenant_id,))
+    row = await cur.fetchone()
+    assert row is not None
+    version = int(row["v"])
+    if active:
+        await conn.execute("UPDATE urgency_models SET active = false WHERE tenant_id = %s AND active", (tenant_id,))
+    await conn.execute(
+        "INSERT INTO urgency_models (tenant_id, version, embedder, labels, model, metrics, active, promoted_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN now() END)",
+        (tenant_id, version, embedder, list(labels), model, json.dumps(metrics), active, active))
+    return version
+
+
 async def feedback_labels_since(conn: AsyncConnection[Any], tenant_id: int, since: datetime | None) -> int:
-    """How many feedback labels (see :func:`feedback_examples`) arrived after ``since`` (None: ever).
+    """How many feedback labels (see :func:`feedback_examples`, and urgency corrections, which the same
+    retrain learns from) arrived after ``since`` (None: ever).
 
     What a scheduled retrain checks first: without enough new labels a candidate would be trained on
     the same data as the model it is compared with.
     """
     cur = await conn.execute(
-        "SELECT (SELECT count(*) FROM classification_overrides WHERE tenant_id = %(t)s AND field = 'category'"
+        "SELECT (SELECT count(*) FROM classification_overrides WHERE tenant_id = %(t)s"
+        "   AND field IN ('category', 'urgency')"
         "   AND (%(since)s::timestamptz IS NULL OR created_at > %(since)s))"
         " + (SELECT count(*) FROM resolved_conversations r JOIN conversations c"
         "   ON c.tenant_id = r.tenant_id AND c.id = r.conversation_id WHERE r.tenant_id = %(t)s"

@@ -336,21 +336,29 @@ async def page(
     before_id: int | None = None,
     status: ConversationStatus | None = None,
     channel: Channel | None = None,
+    assignee_id: int | None = None,
+    urgency: str | None = None,
+    category: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
     limit: int = 50,
 ) -> list[Conversation]:
     """Newest first by id, keyset-paginated: rows created later get larger ids and sort before any
-    cursor already handed out, so a walk never repeats or skips a row that existed when it began."""
+    cursor already handed out, so a walk never repeats or skips a row that existed when it began.
+
+    Filters only narrow the rows, never the order, so the same cursor works with or without them.
+    ``created_after`` is inclusive and ``created_before`` exclusive, so adjacent windows tile."""
     sql = "SELECT * FROM conversations WHERE tenant_id = %s"
     params: list[Any] = [tenant_id]
-    if before_id is not None:
-        sql += " AND id < %s"
-        params.append(before_id)
-    if status is not None:
-        sql += " AND status = %s"
-        params.append(status.value)
-    if channel is not None:
-        sql += " AND last_channel = %s"
-        params.append(channel.value)
+    filters: tuple[tuple[str, Any], ...] = (
+        ("id < %s", before_id), ("status = %s", status.value if status is not None else None),
+        ("last_channel = %s", channel.value if channel is not None else None), ("assignee_id = %s", assignee_id),
+        ("urgency = %s", urgency), ("category = %s", category), ("created_at >= %s", created_after),
+        ("created_at < %s", created_before))
+    for condition, value in filters:
+        if value is not None:
+            sql += f" AND {condition}"
+            params.append(value)
     sql += " ORDER BY id DESC LIMIT %s"
     params.append(limit)
     cur = await conn.execute(sql, params)

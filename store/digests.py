@@ -85,27 +85,6 @@ async def charts(conn: AsyncConnection[Any], tenant_id: int, digest_id: int) -> 
     return {r["name"]: bytes(r["png"]) for r in await cur.fetchall()}
 
 
-async def handoff_topics(conn: AsyncConnection[Any], tenant_id: int, since: datetime, until: datetime, *,
-                         limit: int = 5, examples: int = 2) -> list[dict[str, Any]]:
-    """Handed-off conversations created in the window, by category, with their opening questions.
-
-    The simple reading of "KB gaps": where the AI had to hand over, the knowledge base did not carry
-    the answer. Embedding clusters (the KB-gaps feature) are finer; this needs no model.
-    """
-    cur = await conn.execute(
-        "WITH h AS (SELECT c.id, coalesce(c.category, 'uncategorised') AS topic,"
-        "   (SELECT left(m.text, 200) FROM messages m WHERE m.tenant_id = c.tenant_id AND m.conversation_id = c.id"
-        "     AND m.direction = 'in' ORDER BY m.seq LIMIT 1) AS question"
-        "  FROM conversations c WHERE c.tenant_id = %(t)s AND c.created_at >= %(since)s AND c.created_at < %(until)s"
-        "  AND EXISTS (SELECT 1 FROM status_changes s WHERE s.tenant_id = c.tenant_id AND s.conversation_id = c.id"
-        "    AND s.to_status = 'pending_agent'))"
-        " SELECT topic, count(*) AS n, (array_agg(question ORDER BY id) FILTER (WHERE question IS NOT NULL))"
-        "   [1:%(ex)s] AS examples FROM h GROUP BY topic ORDER BY n DESC, topic LIMIT %(limit)s",
-        {"t": tenant_id, "since": since, "until": until, "limit": limit, "ex": examples})
-    return [{"topic": r["topic"], "conversations": int(r["n"]), "examples": list(r["examples"] or [])}
-            for r in await cur.fetchall()]
-
-
 async def weekly(conn: AsyncConnection[Any], tenant_id: int, until: datetime, weeks: int) -> list[dict[str, Any]]:
     """Per 7-day window ending at ``until`` (oldest first): conversations created, auto-resolved
     (resolved or closed, never handed off, no agent wrote; the KPI definition), CSAT answers and

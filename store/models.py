@@ -121,6 +121,8 @@ class AttachmentMeta:
     size: int
     # The file's bytes when the channel has them (email parts); ingest stores them in ``attachments``.
     content: bytes | None = field(default=None, repr=False)
+    # Why a channel kept the bytes out (too large, download failed); listed on the message with it.
+    rejected: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ decides what a claim may do. The level, not the channel, decides.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from store.models import ClaimSource
@@ -35,3 +36,27 @@ TRUST: dict[ClaimSource, TrustPolicy] = {
 
 def policy(source: ClaimSource) -> TrustPolicy:
     return TRUST[source]
+
+
+def history_scope(own_customer: int, claim: ClaimSource,
+                  merges: Iterable[tuple[int, int, ClaimSource]]) -> frozenset[int]:
+    """Whose conversations the holder of ``claim`` (identifying ``own_customer``) may read.
+
+    A merge joins two customers for routing and replies, but history is what leaks, so it travels
+    only across merges whose claim itself ``sees_history`` (the one-time-link email), in either
+    direction; an agent's or API merge, or a Slack profile email, joins the customers without
+    opening the other side's past conversations to this claimant. ``merges`` are the active
+    (source, target, claim) edges of the customer's group.
+    """
+    if not policy(claim).sees_history:
+        return frozenset()
+    reach = {own_customer}
+    edges = [(a, b) for a, b, source in merges if policy(source).sees_history]
+    grew = True
+    while grew:
+        grew = False
+        for a, b in edges:
+            if (a in reach) != (b in reach):
+                reach |= {a, b}
+                grew = True
+    return frozenset(reach)

@@ -143,28 +143,31 @@ async def record_success(conn: AsyncConnection[Any], tenant_id: int, subscriptio
 
 
 async def record_failure(conn: AsyncConnection[Any], tenant_id: int, subscription_id: int, error: str, *,
-                         disable_after: int) -> bool:
+                         disable_after: int) -> Subscription | None:
     """Counts a failed attempt; at ``disable_after`` in a row the subscription is disabled, its pending
-    deliveries fail, and an audit event says why. Returns True when this failure disabled it."""
+    deliveries fail, and an audit event says why.
+
+    Returns the disabled subscription when this failure disabled it (None otherwise), so the caller can
+    tell the tenant's people in the same transaction: the store knows nothing of notifications."""
     cur = await conn.execute(
         "UPDATE webhook_subscriptions SET consecutive_failures = consecutive_failures + 1,"
         " enabled = enabled AND consecutive_failures + 1 < %s,"
         " disabled_reason = CASE WHEN enabled AND consecutive_failures + 1 >= %s"
         "   THEN %s ELSE disabled_reason END,"
         " disabled_at = CASE WHEN enabled AND consecutive_failures + 1 >= %s THEN now() ELSE disabled_at END"
-        " WHERE tenant_id = %s AND id = %s RETURNING enabled, disabled_at = now() AS just_disabled",
+        " WHERE tenant_id = %s AND id = %s RETURNING *, disabled_at = now() AS just_disabled",
         (disable_after, disable_after, f"{disable_after} consecutive failed deliveries; last: {error}"[:500],
          disable_after, tenant_id, subscription_id))
     row = await cur.fetchone()
     if row is None or not row["just_disabled"]:
-        return False
+        return None
     await conn.execute(
         "UPDATE outbox SET status = 'failed', last_error = 'subscription disabled'"
         " WHERE tenant_id = %s AND channel = %s AND status = 'pending' AND (payload->>'subscription_id')::bigint = %s",
         (tenant_id, CHANNEL, subscription_id))
     await audit.record(conn, tenant_id, actor="webhooks", action="webhook.disabled", subject_type="webhook",
                        subject_id=subscription_id, details={"consecutive_failures": disable_after, "last_error": error})
-    return True
+    return _subscription(row)
 
 
 async def deliveries(conn: AsyncConnection[Any], tenant_id: int, subscription_id: int, *,

@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from store import db, tenants
 from store.embedded import EmbeddedPostgres
 from store.tenants import Tenant
+from tests.servers.smtp import SmtpServer
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -110,3 +111,14 @@ async def gateway(pool: AsyncConnectionPool, dsn: str, tmp_path: Path) -> AsyncI
 
     async with running_gateway(pool, dsn, tmp_path) as gw:
         yield gw
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A private SMTP server recording what it receives (aiosmtpd), for any test that sends mail."""
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -3,6 +3,8 @@ knowledge base, the reply is formatted and delivered back on the socket."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 from psycopg_pool import AsyncConnectionPool
@@ -26,8 +28,15 @@ async def test_chat_question_gets_an_ai_answer_with_sources(gateway: RunningGate
     assert reply["kind"] in ("answer", "clarify", "handoff")
     if reply["kind"] == "answer":
         assert reply["sources"] and "password" in reply["sources"][0]["title"].lower()
-    async with pool.connection() as conn:
-        cur = await conn.execute("SELECT status, last_error FROM jobs WHERE tenant_id = %s AND kind = 'agent_run'", (tenant.id,))
-        rows = await cur.fetchall()
+    # The reply can be pushed before the job that wrote it is marked done: poll with a deadline.
+    deadline = time.monotonic() + 60
+    while True:
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT status, last_error FROM jobs WHERE tenant_id = %s AND kind = 'agent_run'",
+                                     (tenant.id,))
+            rows = await cur.fetchall()
+        if (rows and all(r["status"] == "done" for r in rows)) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
     assert rows and all(r["status"] == "done" for r in rows), rows
     await v.sio.disconnect()

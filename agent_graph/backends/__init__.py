@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from agent_graph.classifier import IntentClassifier
 from agent_graph.extractive import Passage
 from agent_graph.tenant_models import CategoryModel
 from store.models import Classification, Source
@@ -26,6 +27,8 @@ class ClassifyInput:
     category_skills: Mapping[str, tuple[str, ...]]
     category_model: CategoryModel
     default_language: str = "en"
+    # The tenant's promoted urgency head (trained on its agents' corrections); None → the shared head.
+    urgency_head: IntentClassifier | None = None
 
 
 @dataclass(frozen=True)

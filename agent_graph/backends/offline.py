@@ -25,7 +25,7 @@ class OfflineBackend:
     async def classify(self, request: ClassifyInput) -> ClassifyResult:
         model = request.category_model
         prediction = model.classifier.predict_embeddings(request.vector[None, :])[0]
-        tone = await self.tone.predict(request.text, request.vector)
+        tone = await self.tone.predict(request.text, request.vector, urgency_head=request.urgency_head)
         detected = await asyncio.to_thread(lang.detect, request.text, request.default_language)
         top = [(label, round(p, 4)) for label, p in prediction.top]
         level, level_conf = complexity(request.text, top)

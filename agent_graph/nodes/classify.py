@@ -18,6 +18,7 @@ async def classify(state: AgentState, deps: GraphDeps) -> dict[str, Any]:
     result = await deps.backend.classify(ClassifyInput(
         text=text, vector=await deps.vector(text), categories=categories, category_skills=skills,
         category_model=model, default_language=str(tenant.setting("language") or "en"),
+        urgency_head=await deps.urgency_heads.get(tenant.id),
     ))
     meta = {
         "top": [list(t) for t in result.top_categories],

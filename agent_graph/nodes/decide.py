@@ -3,7 +3,8 @@
 Order matters and reads like the support lead's rulebook: people who ask for a person get one;
 critical, sensitive and angry conversations go to humans; an unclear message gets a question (at
 most ``max_clarify_turns``); an answer goes out automatically only when retrieval is strong and
-the question is simple; in between, an agent gets a draft. Thresholds are per-tenant settings.
+the question is simple and in scope (an out-of-scope message is drafted or handed off, never
+answered); in between, an agent gets a draft. Thresholds are per-tenant settings.
 """
 
 from __future__ import annotations
@@ -86,6 +87,27 @@ def retrieval_confidence(cosine: float, p: dict[str, Any]) -> float:
     return max(0.0, min(1.0, (cosine - lo) / (hi - lo)))
 
 
+def out_of_scope_verdict(confidence: float, p: Mapping[str, Any]) -> Verdict:
+    """What an out-of-scope message gets however strong its retrieval: never an automatic answer.
+
+    The flag means no example the tenant taught is close to the message, so its category is a guess,
+    and with it everything the automatic path leans on: the category risk, the per-category gate and
+    the calibrated confidence that gate was measured on. Strong retrieval only says some article
+    resembles the words; the benchmark's out-of-scope queries (CLINC150 ``oos``) are exactly the
+    messages where that resemblance is misleading, and issue 14 requires none of them to be answered.
+    With a usable match the design's "medium: draft for an agent" applies (suggest): the customer is
+    sent nothing, the conversation is queued for a person, and that person starts from the matched
+    articles. A handoff queues it too but throws the draft away, which helps nobody when the KB match
+    is good. Below the tenant's suggest threshold there is nothing worth drafting: a human takes it
+    from scratch (handoff).
+    """
+    if confidence >= float(p["suggest"]):
+        return Verdict(Decision.SUGGEST, f"out of scope for the classifier ({confidence:.2f}):"
+                                         " a draft for an agent, never an automatic answer", confidence)
+    return Verdict(Decision.HANDOFF, f"out of scope for the classifier, low confidence ({confidence:.2f})",
+                   confidence)
+
+
 def judge(state: AgentState, p: dict[str, Any], category_risk: dict[str, float],
           human_only_categories: set[str], auto_gates: Mapping[str, float | None] | None = None,
           gates_model_version: int | None = None) -> Verdict:
@@ -128,6 +150,8 @@ def judge(state: AgentState, p: dict[str, Any], category_risk: dict[str, float],
 
     confidence = 0.7 * r_conf + 0.3 * float(c["category_confidence"]) - category_risk.get(c["category"], 0.0)
     confidence = round(max(0.0, min(1.0, confidence)), 3)
+    if meta.get("out_of_scope"):
+        return out_of_scope_verdict(confidence, p)
     if confidence >= float(p["auto_resolve"]) and c.get("complexity") != "complex":
         # Per-category gate (agent_graph.gates): auto-resolve only where testing showed the target precision.
         serving = meta.get("model_version")

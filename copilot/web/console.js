@@ -874,6 +874,7 @@
     state.currentId = null;
     showPane("admin");
     renderQueue();
+    document.dispatchEvent(new CustomEvent("sb:admin"));  // admin_ops.js: import, teams, paths
     await Promise.all([loadAdminAgents(), loadAdminSettings(), loadAdminSla()]);
   }
 

@@ -4,28 +4,32 @@
   const API = "/console/api/admin/digests";
   const CHARTS = { volume: "Conversations per week", categories: "Categories: this week vs last week",
     rates: "Auto-resolution and suggestion adoption", csat: "CSAT average per week" };
-  let csrf = "";
+  const { api } = window.SwitchboardPageApi;  // page_api.js
   const $ = (id) => document.getElementById(id);
-
-  async function api(path, method = "GET", body) {
-    const opts = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      opts.headers["Content-Type"] = "application/json";
-      opts.headers["X-CSRF-Token"] = csrf;
-      opts.body = JSON.stringify(body || {});
-    }
-    const resp = await fetch(path, opts);
-    if (resp.status === 401) { window.location.assign("/console/login"); throw new Error("sign in first"); }
-    const data = await resp.json().catch(() => null);
-    if (!resp.ok) throw new Error((data && data.error && data.error.message) || `HTTP ${resp.status}`);
-    return data;
-  }
 
   const flash = (text) => { $("flash").textContent = text; };
   const pct = (v) => (v === null || v === undefined ? "–" : `${Math.round(v * 100)}%`);
   const change = (v) => (v === null || v === undefined ? "new" : `${v >= 0 ? "+" : ""}${Math.round(v * 100)}%`);
   const score = (v) => (v === null || v === undefined ? "–" : v.toFixed(2));
   function el(tag, text) { const n = document.createElement(tag); if (text !== undefined) n.textContent = text; return n; }
+
+  // A gap topic as the insights page clusters it: its most typical question, volume and trend.
+  // Digests stored before topics were clustered hold {topic, conversations, examples}: shown as they were.
+  function gapItem(g) {
+    if (g.title === undefined) {
+      const li = el("li", `${g.topic}: ${g.conversations} handed off`);
+      if (g.examples.length) { const ul = el("ul"); ul.append(...g.examples.map((q) => el("li", q))); li.append(ul); }
+      return li;
+    }
+    const li = el("li");
+    li.dataset.topic = g.key;
+    const trend = TRENDS[g.trend] || g.trend;
+    li.append(el("strong", g.title), el("span", `: ${g.volume} questions in two weeks `
+      + `(${g.this_week} this week, ${g.last_week} the week before, ${trend})`));
+    const more = g.examples.slice(1);
+    if (more.length) { const ul = el("ul"); ul.append(...more.map((q) => el("li", q))); li.append(ul); }
+    return li;
+  }
 
   function render(d) {
     const f = d.figures;
@@ -50,11 +54,9 @@
     }));
     $("emerging").replaceChildren(...(f.emerging.length ? f.emerging.map((e) =>
       el("li", `${e.category}: ${e.this_week} (last week ${e.last_week})`)) : [el("li", "None this week.")]));
-    $("gaps").replaceChildren(...(f.kb_gaps.length ? f.kb_gaps.map((g) => {
-      const li = el("li", `${g.topic}: ${g.conversations} handed off`);
-      if (g.examples.length) { const ul = el("ul"); ul.append(...g.examples.map((q) => el("li", q))); li.append(ul); }
-      return li;
-    }) : [el("li", "No handoffs this week.")]));
+    $("gaps").replaceChildren(...(f.kb_gaps.length ? f.kb_gaps.map(gapItem)
+      : [el("li", f.weeks[f.weeks.length - 1].handed_off ? "No question the knowledge base missed came up twice."
+        : "No handoffs this week.")]));
   }
 
   async function load(selectId) {
@@ -73,8 +75,7 @@
   }
 
   async function boot() {
-    const me = await api("/console/api/me");
-    csrf = me.csrf;
+    const me = await window.SwitchboardPageApi.me();
     if (!["lead", "admin"].includes(me.agent.role)) { flash("The digest is for leads and admins."); return; }
     await load();
     $("digest-list").addEventListener("change", async () => render(await api(`${API}/${$("digest-list").value}`)));

@@ -1,22 +1,8 @@
 // Incidents and KB gaps page: answer an incident's customers at once; turn a gap topic into a KB draft.
 (function () {
   "use strict";
-  let csrf = "";
+  const { api } = window.SwitchboardPageApi;  // page_api.js
   const $ = (id) => document.getElementById(id);
-
-  async function api(path, method = "GET", body) {
-    const opts = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      opts.headers["Content-Type"] = "application/json";
-      opts.headers["X-CSRF-Token"] = csrf;
-      opts.body = JSON.stringify(body || {});
-    }
-    const resp = await fetch(path, opts);
-    if (resp.status === 401) { window.location.assign("/console/login"); throw new Error("sign in first"); }
-    const data = await resp.json().catch(() => null);
-    if (!resp.ok) throw new Error((data && data.error && data.error.message) || `HTTP ${resp.status}`);
-    return data;
-  }
 
   function flash(text, kind) {
     const el = $("flash");
@@ -130,8 +116,7 @@
   }
 
   async function boot() {
-    const me = await api("/console/api/me");
-    csrf = me.csrf;
+    const me = await window.SwitchboardPageApi.me();
     await refresh();
     if (me.agent.role === "admin") {
       $("gaps-card").hidden = false;

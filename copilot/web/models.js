@@ -2,22 +2,8 @@
 (function () {
   "use strict";
   const API = "/console/api/admin/models";
-  let csrf = "";
+  const { api } = window.SwitchboardPageApi;  // page_api.js
   const $ = (id) => document.getElementById(id);
-
-  async function api(path, method = "GET", body) {
-    const opts = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      opts.headers["Content-Type"] = "application/json";
-      opts.headers["X-CSRF-Token"] = csrf;
-      opts.body = JSON.stringify(body || {});
-    }
-    const resp = await fetch(path, opts);
-    if (resp.status === 401) { window.location.assign("/console/login"); throw new Error("sign in first"); }
-    const data = await resp.json().catch(() => null);
-    if (!resp.ok) throw new Error((data && data.error && data.error.message) || `HTTP ${resp.status}`);
-    return data;
-  }
 
   function flash(text) { $("flash").textContent = text; }
   const pct = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)}%`);
@@ -57,8 +43,7 @@
   async function refresh() { render(await api(API)); }
 
   async function boot() {
-    const me = await api("/console/api/me");
-    csrf = me.csrf;
+    const me = await window.SwitchboardPageApi.me();
     if (me.agent.role !== "admin") { flash("Only admins can see classifier versions."); return; }
     await refresh();
     $("retrain").addEventListener("click", async () => {

@@ -18,14 +18,14 @@ Decisions a caller may rely on:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field, model_validator
 
-from gateway.api.models import ConversationOut, ConversationPath, Strict
+from gateway.api.models import MAX_ID, ConversationOut, ConversationPath, Strict, Urgency
 from gateway.api.operations import Operation
 from gateway.api.routes import PREFIX, conversation_out, json_out, parse
 from gateway.http_errors import FieldError
@@ -35,9 +35,7 @@ from store.api_tokens import ApiToken
 from store.models import AuthorKind, Channel, Conversation, ConversationStatus, Direction, Reply, ReplyKind
 
 S = ConversationStatus
-MAX_ID = 2**63 - 1
 MAX_REPLY_CHARS = 20_000
-Urgency = Literal["critical", "high", "medium", "low"]
 
 
 class PatchConversationRequest(Strict):

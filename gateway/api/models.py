@@ -3,15 +3,43 @@ come from the same classes, so the document cannot drift from what the handlers 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from store.models import AuthorKind, Channel, ConversationStatus, Direction, ReplyKind
 
 MAX_BATCH = 100
 MAX_TEXT = 100_000
+MAX_ID = 2**63 - 1  # ids are bigints: larger ones cannot exist (and must not reach the database)
+CATEGORY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # what the admin settings accept as a category
+Urgency = Literal["critical", "high", "medium", "low"]
+
+_ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", re.I)
+_DECODED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$", re.I)
+
+
+def _iso_8601(value: Any) -> Any:
+    """Only ISO 8601 date-times: pydantic alone would also take "1717401600" as a Unix time, which
+    a filter should not guess at. A space before the offset is a ``+`` that was not percent-encoded
+    (query strings decode ``+`` as a space), so it is read as one instead of refusing a plain typo."""
+    if not isinstance(value, str) or not _ISO_8601.match(value):
+        raise ValueError("an ISO 8601 date-time with an offset, e.g. 2024-06-03T08:00:00Z")
+    return _DECODED_PLUS.sub(r"\1+\2", value)
+
+
+QueryTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
 
 
 class Strict(BaseModel):
@@ -116,10 +144,28 @@ class ConversationDetail(ConversationOut):
 
 
 class ListConversationsQuery(Strict):
+    """Filters combine with AND, and with the cursor: a cursor only says where the walk stands, so
+    keep the same filters from page to page."""
+
     status: ConversationStatus | None = None
     channel: Channel | None = Field(default=None, description="the conversation's latest channel")
+    assignee: int | None = Field(default=None, ge=1, le=MAX_ID, description="the assigned agent's id")
+    urgency: Urgency | None = None
+    category: str | None = Field(default=None, pattern=CATEGORY_PATTERN, description="a category slug, e.g. billing")
+    created_after: QueryTime | None = Field(
+        default=None, description="created at or after this ISO 8601 date-time (with an offset, e.g. Z)")
+    created_before: QueryTime | None = Field(
+        default=None, description="created strictly before this ISO 8601 date-time (with an offset, e.g. Z)")
     limit: int = Field(default=50, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=200, description="next_cursor of the previous page")
+
+    @field_validator("created_before")
+    @classmethod
+    def after_the_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("created_after")
+        if value is not None and start is not None and value <= start:
+            raise ValueError("must be later than created_after")
+        return value
 
 
 class CustomerRef(Strict):
@@ -154,7 +200,7 @@ class CreateConversationResult(BaseModel):
 
 
 class ConversationPath(Strict):
-    id: int = Field(ge=1, le=2**63 - 1)  # a bigint: larger ids cannot exist (and must not reach the database)
+    id: int = Field(ge=1, le=MAX_ID)
 
 
 Scope = Literal["read", "write", "classify", "admin"]

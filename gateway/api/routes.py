@@ -146,7 +146,9 @@ class RestApi:
                       errors=(401, 403, 422, 429)),
             Operation("listConversations", "GET", f"{PREFIX}/conversations", "read", "List conversations",
                       self.list_conversations, {200: (ConversationPage,)}, query=ListConversationsQuery,
-                      description="Newest first, keyset-paginated: stable while conversations are created.",
+                      description="Newest first, keyset-paginated: stable while conversations are created."
+                                  " Filters combine with AND; keep them the same while following `next_cursor`."
+                                  " Date-times are ISO 8601 with an offset (percent-encode a `+` as `%2B`).",
                       errors=(401, 403, 422, 429)),
             Operation("createConversation", "POST", f"{PREFIX}/conversations", "write",
                       "Create a conversation (or add to the customer's open one) from an external system",
@@ -191,7 +193,9 @@ class RestApi:
         before = decode_cursor(q.cursor) if q.cursor else None
         async with self.pool.connection() as conn:
             rows = await conversations.page(conn, token.tenant_id, before_id=before, status=q.status,
-                                            channel=q.channel, limit=q.limit + 1)
+                                            channel=q.channel, assignee_id=q.assignee, urgency=q.urgency,
+                                            category=q.category, created_after=q.created_after,
+                                            created_before=q.created_before, limit=q.limit + 1)
         more = len(rows) > q.limit
         rows = rows[:q.limit]
         page = ConversationPage(data=[ConversationOut(**conversation_out(c)) for c in rows],

@@ -9,8 +9,10 @@ Each attempt POSTs the event's JSON with
 
 A 2xx is success; anything else (or no answer) is a failure retried by the dispatcher with backoff,
 sooner when the receiver sends ``Retry-After``. Failures in a row are counted per subscription; at
-``disable_after`` the subscription is disabled (``store.webhooks.record_failure``). Redirects are not
-followed: a subscription names the URL that is called.
+``disable_after`` the subscription is disabled (``store.webhooks.record_failure``) and the tenant's
+admins are told, in the same transaction, through the console's notifications and an email (the
+same path as SLA notices), because a silent disable looks to the receiver like a quiet day. Redirects
+are not followed: a subscription names the URL that is called.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from store import webhooks
+from gateway.ops.notify import notify_agents
+from store import routing, webhooks
 from store.outbox import Delivery, PermanentDeliveryError, TransientDeliveryError
+from store.webhooks import Subscription
 
 MAX_RETRY_AFTER_SECONDS = 3600.0
 USER_AGENT = "Switchboard-Webhooks/1"
@@ -45,6 +50,22 @@ def _retry_after(value: str | None) -> float | None:
         return min(MAX_RETRY_AFTER_SECONDS, max(0.0, float(value))) if value else None
     except ValueError:
         return None  # an HTTP date: fall back to our own backoff
+
+
+NOTICE_KIND = "webhook_disabled"
+
+
+async def notify_disabled(conn: AsyncConnection[Any], sub: Subscription) -> None:
+    """Tells every admin of the tenant, once per disable (a re-enabled subscription that fails again
+    is news again, hence the disable time in the dedupe key)."""
+    assert sub.disabled_at is not None
+    admins = await routing.agents_with_role(conn, sub.tenant_id, ("admin",))
+    body = (f"Deliveries to {sub.url} stopped: {sub.disabled_reason}. Its pending deliveries were marked"
+            " failed and no events are queued for it while it is off. Fix the receiver, then send"
+            f' PATCH /api/v1/webhooks/{sub.id} {{"enabled": true}} to turn it back on.')
+    await notify_agents(conn, sub.tenant_id, admins, kind=NOTICE_KIND, title=f"Webhook {sub.id} disabled: {sub.url}",
+                        body=body, dedupe_key=f"webhook:{sub.id}:disabled:{sub.disabled_at.isoformat()}",
+                        now=sub.disabled_at)
 
 
 class WebhookSender:
@@ -83,6 +104,8 @@ class WebhookSender:
         async with self.pool.connection() as conn, conn.transaction():
             disabled = await webhooks.record_failure(conn, delivery.tenant_id, sub_id, error,
                                                      disable_after=self.disable_after)
-        if disabled:
+            if disabled is not None:
+                await notify_disabled(conn, disabled)
+        if disabled is not None:
             raise PermanentDeliveryError(f"{error}; subscription disabled after {self.disable_after} failures")
         raise TransientDeliveryError(error, retry_after=retry_after)

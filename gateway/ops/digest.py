@@ -5,6 +5,12 @@ pattern, so exactly one chain per tenant across workers), and ``digest`` is the 
 console's admin API queues. Both compute the 7 days up to the moment they run; trends cover the
 :data:`TREND_WEEKS` windows before that.
 
+Its KB gaps are the console's gap topics (:func:`agent_graph.gap_topics.gap_topics`: questions the
+KB could not answer, clustered by embedding), computed by the same code at the digest's end, so a
+manager reads the same topics, volumes and trends an admin drafts articles from; a second, coarser
+grouping (by category, say) would split one need filed under two categories and disagree with the
+console.
+
 The email goes to agents, never customers: an explicit ``to`` per lead/admin, the same path
 :mod:`gateway.ops.notify` uses, with the charts as inline ``cid:`` image parts of the HTML.
 """
@@ -20,6 +26,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from agent_graph.gap_topics import Topic, gap_topics
 from formatters import digest as digest_format
 from gateway.ops import digest_charts
 from gateway.ops.settings import ops_setting
@@ -34,6 +41,8 @@ TREND_WEEKS = 6
 EMERGING_MIN = 3  # conversations this week before a category can be "emerging"
 EMERGING_GROWTH = 1.5  # ... and this many times last week's count (or new this week)
 MANAGER_ROLES = ("lead", "admin")
+TOP_GAPS = 5
+GAP_EXAMPLES = 3
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -52,12 +61,19 @@ def _week(row: dict[str, Any], end: datetime) -> dict[str, Any]:
     }
 
 
+def _gap(topic: Topic) -> dict[str, Any]:
+    """The part of a console gap topic a digest keeps: enough to recognise it on the insights page."""
+    return {"key": topic.key, "title": topic.title, "examples": topic.examples[:GAP_EXAMPLES],
+            "volume": len(topic.conversation_ids), "this_week": topic.this_week, "last_week": topic.last_week,
+            "trend": topic.trend, "conversation_ids": topic.conversation_ids[:50]}
+
+
 async def compute(pool: AsyncConnectionPool, tenant_id: int, until: datetime) -> dict[str, Any]:
     """The digest's figures for the 7 days before ``until`` (JSON-ready: it is stored as is)."""
     async with pool.connection() as conn:
         rows = await digests.weekly(conn, tenant_id, until, TREND_WEEKS)
         by_category = await digests.categories(conn, tenant_id, until)
-        gaps = await digests.handoff_topics(conn, tenant_id, until - timedelta(days=7), until)
+    gaps = [_gap(t) for t in (await gap_topics(pool, tenant_id, now=until))[:TOP_GAPS]]
     weeks = [_week(r, until - timedelta(days=7 * (TREND_WEEKS - 1 - i))) for i, r in enumerate(rows)]
     this, last = weeks[-1], weeks[-2]
     categories = sorted(({"category": c, "this_week": n, "last_week": m, "change": _rate(n - m, m)}

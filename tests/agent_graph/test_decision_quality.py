@@ -136,6 +136,31 @@ def test_decide_applies_the_tenant_gates_before_auto_resolving() -> None:
     assert off.decision is Decision.SUGGEST and "no automatic answers" in off.reason
 
 
+def test_out_of_scope_is_never_answered_automatically_whatever_the_scores() -> None:
+    p: dict[str, Any] = dict(DEFAULT_POLICY)
+    in_scope = _state("shipping", 0.95)
+    assert judge(in_scope, p, {}, set()).decision is Decision.ANSWER  # the same scores, in scope
+    oos = _state("shipping", 0.95)
+    oos["classify_meta"]["out_of_scope"] = True
+    draft = judge(oos, p, {}, set(), {"shipping": 0.5})  # even with a gate that would let it through
+    assert draft.decision is Decision.SUGGEST and "out of scope" in draft.reason
+    assert draft.confidence >= p["auto_resolve"]
+    # Every retrieval strength and category confidence, and a tenant whose suggest threshold sits above
+    # auto_resolve: drafts, questions or humans, never an answer.
+    for policy_ in (p, {**p, "suggest": 0.9, "auto_resolve": 0.6}):
+        for cosine in np.linspace(0.0, 1.0, 21):
+            for conf in (0.05, 0.5, 0.99):
+                state = _state("shipping", conf)
+                state["classify_meta"]["out_of_scope"] = True
+                state["retrieval_score"] = float(cosine)
+                verdict = judge(state, policy_, {}, set())
+                assert verdict.decision is not Decision.ANSWER, (policy_, cosine, conf, verdict)
+    low = _state("shipping", 0.05)
+    low["classify_meta"]["out_of_scope"] = True
+    low["retrieval_score"] = 0.37  # above retrieval_min, far below auto_resolve
+    assert judge(low, p, {}, set()).decision is Decision.HANDOFF
+
+
 @pytest.mark.parametrize("text", [
     "need help speaking with somebody", "I want help talking with an agent", "can I talkk to someone?",
     "i need hep talking to a eprson", "I am trying to chat with a damn agent", "how could i talk with an assistant",

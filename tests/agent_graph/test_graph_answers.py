@@ -6,6 +6,7 @@ import json
 
 from psycopg_pool import AsyncConnectionPool
 
+from agent_graph.deps import DEFAULT_POLICY
 from agent_graph.nodes.decide import Decision
 from agent_graph.runner import AgentRunner
 from store import agents, handoffs, triage
@@ -176,3 +177,32 @@ async def test_agent_overrides_are_counted_as_production_accuracy(
     conv = await status_of(pool, kb_tenant.id, second.conversation_id)
     assert (acc.classified, acc.overridden, acc.accuracy) == (2, 1, 0.5)
     assert conv.category == "account"
+
+
+async def test_an_out_of_scope_message_with_a_strong_kb_match_is_drafted_never_answered(
+    pool: AsyncConnectionPool, kb_tenant: Tenant, runner: AgentRunner
+) -> None:
+    # Hardware returns: the shipping article covers them word for word, but no example of the tenant's
+    # categories (account, billing, technical, …) is close, so the classifier flags it out of scope.
+    text = "Can I return unused hardware within thirty days and get a prepaid label for the kiosk stand?"
+    r = await say(pool, kb_tenant, text, who="oos@example.com")
+    out = await runner.run(kb_tenant.id, r.conversation_id, r.message_id)
+
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT details FROM message_classifications WHERE tenant_id = %s AND message_id = %s",
+                                 (kb_tenant.id, r.message_id))
+        details = (await cur.fetchone())["details"]
+        cur = await conn.execute(
+            "SELECT direction, reply_kind FROM messages WHERE tenant_id = %s AND conversation_id = %s"
+            " AND author_kind = 'ai'", (kb_tenant.id, r.conversation_id))
+        ai_messages = [(row["direction"], row["reply_kind"]) for row in await cur.fetchall()]
+        runs = await triage.runs(conn, kb_tenant.id, r.conversation_id)
+    assert details["out_of_scope"] is True
+    # Strong enough to have been answered before the rule: the confidence clears auto_resolve.
+    assert out.confidence is not None and out.confidence >= DEFAULT_POLICY["auto_resolve"], out.reason
+    assert out.decision is Decision.SUGGEST and "out of scope" in out.reason, out.reason
+    assert out.reply is not None and out.reply.kind is ReplyKind.SUGGESTION and "Return" in out.reply.text
+    assert await ai_outbox(pool, kb_tenant.id, r.conversation_id) == []  # nothing queued for the customer
+    assert ai_messages == [("internal", "suggestion")]  # the only AI message is the agents' draft
+    assert [x["decision"] for x in runs] == ["suggest"]
+    assert (await status_of(pool, kb_tenant.id, r.conversation_id)).status is ConversationStatus.PENDING_AGENT

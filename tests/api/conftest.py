@@ -22,6 +22,16 @@ async def api(pool: AsyncConnectionPool, dsn: str, tmp_path: Path) -> AsyncItera
         yield gw
 
 
+PLATFORM_TOKEN = "platform-operator-token-0123456789"
+
+
+@pytest.fixture
+async def platform_api(pool: AsyncConnectionPool, dsn: str, tmp_path: Path) -> AsyncIterator[RunningGateway]:  # noqa: F811
+    """A gateway that knows the platform operator's token, so tenant routes can be reached at all."""
+    async with running_gateway(pool, dsn, tmp_path, run_workers=False, platform_admin_token=PLATFORM_TOKEN) as gw:
+        yield gw
+
+
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:

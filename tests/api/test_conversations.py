@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import aiohttp
 from psycopg_pool import AsyncConnectionPool
@@ -13,6 +14,8 @@ from store.models import AuthorKind, Channel, Direction
 from store.tenants import Tenant
 from tests import factories as f
 from tests.api.conftest import call, make_token
+from tests.ops import seed
+from tests.ops.seed import T0
 from tests.servers.gateway import RunningGateway
 
 
@@ -126,3 +129,86 @@ async def test_pagination_is_stable_under_concurrent_inserts(api: RunningGateway
     assert pages == 5 and not set(late) & set(seen)
     _, _, fresh = await call(http, "GET", f"{api.url}/api/v1/conversations?limit=100", read)
     assert [c["id"] for c in fresh["data"]] == sorted(existing + late, reverse=True)
+
+
+async def test_filters_by_assignee_urgency_category_and_creation_time(
+        api: RunningGateway, http: aiohttp.ClientSession, pool: AsyncConnectionPool, kb_tenant: Tenant,
+        other_tenant: Tenant) -> None:
+    ann = await seed.agent(pool, kb_tenant.id, "ann")
+    bob = await seed.agent(pool, kb_tenant.id, "bob")
+    hour = timedelta(hours=1)
+    c1 = await seed.conversation(pool, kb_tenant.id, created_at=T0, status="assigned", urgency="high",
+                                 category="billing", assignee_id=ann)
+    c2 = await seed.conversation(pool, kb_tenant.id, created_at=T0 + hour, status="assigned", urgency="low",
+                                 category="technical", assignee_id=bob)
+    c3 = await seed.conversation(pool, kb_tenant.id, created_at=T0 + 2 * hour, urgency="high", category="billing")
+    theirs_agent = await seed.agent(pool, other_tenant.id, "carol")
+    theirs = await seed.conversation(pool, other_tenant.id, created_at=T0 + hour, status="assigned", urgency="high",
+                                     category="billing", assignee_id=theirs_agent)
+    read = await make_token(pool, kb_tenant.id, "read")
+    base = f"{api.url}/api/v1/conversations"
+
+    async def ids(secret: str = read, **query: str) -> list[int]:
+        status, _, page = await call(http, "GET", base, secret, params=query)
+        assert status == 200, (query, page)
+        return [c["id"] for c in page["data"]]
+
+    assert await ids(assignee=str(ann)) == [c1]
+    assert await ids(assignee=str(bob)) == [c2]
+    assert await ids(urgency="high") == [c3, c1]
+    assert await ids(urgency="critical") == []
+    assert await ids(category="billing") == [c3, c1]
+    assert await ids(created_after=(T0 + hour).isoformat()) == [c3, c2]  # inclusive
+    assert await ids(created_before=(T0 + hour).isoformat()) == [c1]  # exclusive: adjacent windows tile
+    assert await ids(created_after="2024-06-03T09:00:00Z", created_before="2024-06-03T10:00:00Z") == [c2]
+    assert await ids(created_after="2024-06-03T11:00:00+02:00") == [c3, c2]  # 09:00 UTC, offset honoured
+    status, _, page = await call(http, "GET", f"{base}?created_after=2024-06-03T11:00:00+02:00", read)
+    assert status == 200 and [c["id"] for c in page["data"]] == [c3, c2]  # an unencoded "+" arrives as " "
+    assert await ids(urgency="high", category="billing", created_after="2024-06-03T08:30:00Z") == [c3]
+    assert await ids(assignee=str(ann), status="assigned", channel="chat") == [c1]
+    # Tenant-scoped: the other tenant's matching conversation and agent are invisible here, and vice versa.
+    assert await ids(assignee=str(theirs_agent)) == []
+    assert theirs not in await ids(urgency="high", category="billing")
+    assert await ids(await make_token(pool, other_tenant.id, "read"), assignee=str(ann)) == []
+
+    # Filters compose with the cursor: the walk covers exactly the filtered rows, page by page.
+    walked: list[int] = []
+    query = {"urgency": "high", "limit": "1"}
+    while True:
+        status, _, page = await call(http, "GET", base, read, params=query)
+        assert status == 200 and len(page["data"]) <= 1
+        walked += [c["id"] for c in page["data"]]
+        if page["next_cursor"] is None:
+            break
+        query = {**query, "cursor": page["next_cursor"]}
+    assert walked == [c3, c1]
+
+
+async def test_filter_values_are_validated_with_the_field_named(api: RunningGateway, http: aiohttp.ClientSession,
+                                                                 pool: AsyncConnectionPool, kb_tenant: Tenant) -> None:
+    read = await make_token(pool, kb_tenant.id, "read")
+    bad = [("assignee", "ann"), ("assignee", "0"), ("urgency", "urgent"), ("category", "Not A Slug"),
+           ("created_after", "1717401600"), ("created_after", "2024-06-03"), ("created_after", "yesterday"),
+           ("created_before", "2024-06-03T08:00:00"), ("created_before", "2024-13-03T08:00:00Z")]
+    for name, value in bad:
+        status, _, err = await call(http, "GET", f"{api.url}/api/v1/conversations", read, params={name: value})
+        assert status == 422, (name, value, err)
+        assert set(err) == {"error"} and set(err["error"]) == {"code", "message", "field"}
+        assert (err["error"]["code"], err["error"]["field"]) == ("invalid", name), (value, err)
+    status, _, err = await call(http, "GET", f"{api.url}/api/v1/conversations", read,
+                                params={"created_after": "2024-06-03T09:00:00Z", "created_before": "2024-06-03T09:00:00Z"})
+    assert status == 422 and err["error"]["field"] == "created_before", err
+    assert "created_after" in err["error"]["message"]
+
+
+async def test_list_filters_are_in_the_openapi_document(api: RunningGateway, http: aiohttp.ClientSession) -> None:
+    async with http.get(f"{api.url}/api/openapi.json") as resp:
+        doc = await resp.json()
+    params = {p["name"]: p for p in doc["paths"]["/api/v1/conversations"]["get"]["parameters"]}
+    assert {"assignee", "urgency", "category", "created_after", "created_before"} <= set(params)
+    assert all(params[n]["in"] == "query" and not params[n]["required"] for n in params)
+    schema = {n: p["schema"]["anyOf"][0] for n, p in params.items() if "anyOf" in p["schema"]}
+    assert schema["assignee"]["type"] == "integer"
+    assert schema["urgency"]["enum"] == ["critical", "high", "medium", "low"]
+    assert "pattern" in schema["category"]
+    assert schema["created_after"]["format"] == schema["created_before"]["format"] == "date-time"

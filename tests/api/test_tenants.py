@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from gateway.cli import _parser
@@ -18,19 +16,12 @@ from gateway.tenant_cli import run_on
 from store import agents, sla, tenants
 from store.tenants import DEFAULT_CATEGORIES, Tenant
 from tests import factories as f
-from tests.api.conftest import call, make_token
+from tests.api.conftest import PLATFORM_TOKEN, call, make_token
 from tests.api.leftovers import tenant_rows
 from tests.copilot.console_client import ConsoleClient
-from tests.servers.gateway import RunningGateway, running_gateway
+from tests.servers.gateway import RunningGateway
 
-PLATFORM_TOKEN = "platform-operator-token-0123456789"
 NEW_PASSWORD = "a long new password"
-
-
-@pytest.fixture
-async def platform_api(pool: AsyncConnectionPool, dsn: str, tmp_path: Path) -> AsyncIterator[RunningGateway]:
-    async with running_gateway(pool, dsn, tmp_path, run_workers=False, platform_admin_token=PLATFORM_TOKEN) as gw:
-        yield gw
 
 
 def bearer(token: str) -> dict[str, str]:

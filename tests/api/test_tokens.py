@@ -3,51 +3,94 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from gateway.api import REST_API
 from gateway.api.auth import RateLimiter
+from gateway.api.guard import PLATFORM
 from gateway.api.token_cli import run_on
 from store import api_tokens
 from store.tenants import Tenant
-from tests.api.conftest import call, make_token
+from tests.api.conftest import PLATFORM_TOKEN, call, make_token
 from tests.servers.gateway import RunningGateway
 
+# Bodies that let these two succeed outright; every other body route gets {} (its scope check
+# comes before the body is read, and with the right scope a 4xx about the body is still "admitted").
 SAMPLE_BODIES = {"classify": {"body": "I was charged twice"},
                  "createConversation": {"external_id": "scope-1", "customer": {"external_id": "crm:1"}, "text": "hi"}}
+MISSING_ID = "999999999"  # path ids that exist nowhere: a right-scope DELETE must not erase a real row
+MISSING_NAME = "no-such-thing"  # fits the tenant slug pattern
 
 
-def _ops(api: RunningGateway) -> list[tuple[str, str, str, str]]:
-    return [(op.operation_id, op.method, op.path.replace("{id}", "1"), op.scope)
-            for op in api.app[REST_API].operations()]
+@dataclass(frozen=True)
+class ServedOperation:
+    operation_id: str
+    method: str
+    url: str
+    scope: str
+    body: dict[str, Any] | None
 
 
-async def test_every_route_needs_a_token_with_its_scope(api: RunningGateway, http: aiohttp.ClientSession,
+async def served_operations(gw: RunningGateway, http: aiohttp.ClientSession) -> list[ServedOperation]:
+    """Every operation of the served OpenAPI document, made callable. The document is checked to
+    cover every mounted /api/v1 route, so a route added later lands here without touching this file."""
+    async with http.get(f"{gw.url}/api/openapi.json") as resp:
+        doc = await resp.json()
+    mounted = {(r.method.lower(), r.resource.canonical) for r in gw.app.router.routes()
+               if r.resource is not None and r.resource.canonical.startswith("/api/v1/") and r.method != "HEAD"}
+    assert mounted == {(m, p) for p, ms in doc["paths"].items() for m in ms}, "a route is mounted but undocumented"
+    ops = []
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            url = path
+            for param in op["parameters"]:
+                if param["in"] == "path":
+                    value = MISSING_ID if param["schema"].get("type") == "integer" else MISSING_NAME
+                    url = url.replace(f"{{{param['name']}}}", value)
+            assert "{" not in url, (path, "a path parameter the document does not describe")
+            body = SAMPLE_BODIES.get(op["operationId"], {}) if "requestBody" in op else None
+            ops.append(ServedOperation(op["operationId"], method.upper(), gw.url + url, op["x-scope"], body))
+    return ops
+
+
+async def test_every_route_needs_a_token_with_its_scope(platform_api: RunningGateway, http: aiohttp.ClientSession,
                                                         pool: AsyncConnectionPool, kb_tenant: Tenant) -> None:
-    ops = _ops(api)
-    assert {o[0] for o in ops} == {"classify", "listConversations", "createConversation", "getConversation"}
-    for op_id, method, path, scope in ops:
-        body = SAMPLE_BODIES.get(op_id)
-        status, headers, err = await call(http, method, api.url + path, json=body)
-        assert status == 401, (op_id, err)
-        assert err["error"]["code"] == "unauthorized" and err["error"]["field"] == "Authorization"
-        assert headers["WWW-Authenticate"].startswith("Bearer")
-        status, _, err = await call(http, method, api.url + path, "sb_not-a-real-token", json=body)
-        assert status == 401, op_id
-        others = ",".join(s for s in api_tokens.SCOPES if s not in (scope, "admin"))
-        wrong = await make_token(pool, kb_tenant.id, others)
-        status, _, err = await call(http, method, api.url + path, wrong, json=body)
-        assert status == 403, (op_id, err)
-        assert err["error"] == {"code": "forbidden", "message": f"this token lacks the {scope!r} scope",
-                                "field": "Authorization"}
-        for granted in (scope, "admin"):
-            right = await make_token(pool, kb_tenant.id, granted)
-            status, _, err = await call(http, method, api.url + path, right, json=body)
-            assert status not in (401, 403), (op_id, granted, err)
-            assert status < 500, (op_id, err)
+    """For every served operation: no token or an unknown one → 401; a tenant token without the
+    operation's scope → 403 in the error shape; its scope (or admin) → admitted, no 5xx. Platform
+    operator routes admit only the operator's token: every tenant token, even admin, gets 403."""
+    ops = await served_operations(platform_api, http)
+    assert len(ops) >= 25 and {o.scope for o in ops} <= {*api_tokens.SCOPES, PLATFORM}, {o.scope for o in ops}
+    holding = {scope: await make_token(pool, kb_tenant.id, scope) for scope in api_tokens.SCOPES}
+    lacking = {scope: await make_token(pool, kb_tenant.id, ",".join(s for s in api_tokens.SCOPES
+                                                                    if s not in (scope, "admin")))
+               for scope in api_tokens.SCOPES}
+    for op in ops:
+        who = (op.operation_id, op.method, op.url)
+        status, headers, err = await call(http, op.method, op.url, json=op.body)
+        assert status == 401, (who, err)
+        assert err["error"]["code"] == "unauthorized" and err["error"]["field"] == "Authorization", who
+        assert headers["WWW-Authenticate"].startswith("Bearer"), who
+        status, _, err = await call(http, op.method, op.url, "sb_not-a-real-token", json=op.body)
+        assert status == 401 and err["error"]["code"] == "unauthorized", (who, err)
+
+        if op.scope == PLATFORM:
+            refused, admitted = list(holding.values()), [PLATFORM_TOKEN]
+        else:
+            refused, admitted = [lacking[op.scope]], [holding[op.scope], holding["admin"]]
+        for secret in refused:
+            status, _, err = await call(http, op.method, op.url, secret, json=op.body)
+            assert status == 403, (who, err)
+            assert set(err) == {"error"} and err["error"]["code"] == "forbidden", (who, err)
+            assert err["error"]["field"] == "Authorization" and err["error"]["message"], (who, err)
+            if op.scope != PLATFORM:
+                assert err["error"]["message"] == f"this token lacks the {op.scope!r} scope", (who, err)
+        for secret in admitted:
+            status, _, err = await call(http, op.method, op.url, secret, json=op.body)
+            assert status not in (401, 403) and status < 500, (who, status, err)
 
 
 async def test_revoked_token_fails_at_once_and_use_is_recorded(api: RunningGateway, http: aiohttp.ClientSession,

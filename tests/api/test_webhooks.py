@@ -19,8 +19,9 @@ from gateway.dispatcher import Dispatcher
 from gateway.ingest import ingest
 from gateway.ops.routing import SkillRouter
 from gateway.ops.sla_ladder import SlaLadder
-from store import csat, webhooks
+from store import csat, mailboxes, notifications, webhooks
 from store.models import Channel
+from store.notifications import Notification
 from store.tenants import Tenant
 from tests import factories as f
 from tests.api.conftest import call, make_token
@@ -135,9 +136,22 @@ async def test_rolled_back_change_sends_no_event(api: RunningGateway, http: aioh
         assert (await cur.fetchone())["n"] == 0
 
 
+async def disable_notices(pool: AsyncConnectionPool, tenant_id: int, agent_id: int) -> list[Notification]:
+    async with pool.connection() as conn:
+        return [n for n in await notifications.list_for(conn, tenant_id, agent_id) if n.kind == "webhook_disabled"]
+
+
 async def test_repeated_failures_disable_the_subscription(api: RunningGateway, http: aiohttp.ClientSession,
-                                                          pool: AsyncConnectionPool, tenant: Tenant) -> None:
+                                                          pool: AsyncConnectionPool, tenant: Tenant,
+                                                          other_tenant: Tenant) -> None:
     admin = await make_token(pool, tenant.id, "admin")
+    boss = await seed.agent(pool, tenant.id, "boss", role="admin")
+    plain = await seed.agent(pool, tenant.id, "plain")
+    elsewhere = await seed.agent(pool, other_tenant.id, "their-admin", role="admin")
+    async with pool.connection() as conn:
+        await mailboxes.create(conn, tenant.id, imap_host="127.0.0.1", imap_port=993, imap_username="u",
+                               imap_password_env="NOPE", from_address="support@acme.test", smtp_host="127.0.0.1",
+                               smtp_port=25)
     rx: WebhookReceiver
     async with webhook_receiver(fail_always=True) as rx:
         sub = await subscribe(api, http, admin, rx.url, ["conversation.created", "message.created"])
@@ -167,9 +181,28 @@ async def test_repeated_failures_disable_the_subscription(api: RunningGateway, h
         assert len(notice) == 1 and notice[0]["details"]["consecutive_failures"] == 3
         assert await webhooks.emit(conn, tenant.id, "message.created", {}) == 0  # nothing queued while off
 
+    # The notice: the tenant's admins (only they, only this tenant's) get it in the console list and by email.
+    [note] = await disable_notices(pool, tenant.id, boss)
+    assert note.title == f"Webhook {sub['id']} disabled: {rx.url}"
+    assert "3 consecutive failed deliveries; last: HTTP 503" in note.body
+    assert f"PATCH /api/v1/webhooks/{sub['id']}" in note.body
+    assert await disable_notices(pool, tenant.id, plain) == []
+    assert await disable_notices(pool, other_tenant.id, elsewhere) == []
+    [mail] = await seed.rows(pool, "SELECT payload FROM outbox WHERE tenant_id = %s AND channel = 'email'", tenant.id)
+    assert mail["payload"]["to"].startswith("boss-") and mail["payload"]["notification_id"] == note.id
+    assert f"Webhook {sub['id']} disabled" in str(mail["payload"]["body"])
+
     status, _, back = await call(http, "PATCH", f"{api.url}/api/v1/webhooks/{sub['id']}", admin,
                                  json={"enabled": True})
     assert status == 200 and (back["enabled"], back["consecutive_failures"], back["disabled_reason"]) == (True, 0, None)
+    # Failing again after being turned back on is a new disable, and a new notice.
+    async with webhook_receiver(fail_always=True) as rx2:
+        assert (await call(http, "PATCH", f"{api.url}/api/v1/webhooks/{sub['id']}", admin,
+                           json={"url": rx2.url}))[0] == 200
+        await ingest(pool, f.email(tenant.id, "bob@acme.test"))
+        await deliver_until(pool, sender, lambda: len(rx2.requests) >= 3)
+    notes = await disable_notices(pool, tenant.id, boss)
+    assert len(notes) == 2 and notes[0].title == f"Webhook {sub['id']} disabled: {rx2.url}"
 
 
 async def test_scopes_validation_and_tenant_isolation(api: RunningGateway, http: aiohttp.ClientSession,

@@ -15,7 +15,6 @@ from tests.channels.test_email_channel import (  # noqa: F401  (fixtures)
     imap,
     mailbox,
     polling,
-    smtp,
     until,
 )
 from tests.servers import dovecot as dovecot_server

@@ -67,16 +67,6 @@ def imap(dovecot: Dovecot) -> Dovecot:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 async def mailbox(pool: AsyncConnectionPool, tenant: Tenant, imap: Dovecot, smtp: SmtpServer,
                   monkeypatch: pytest.MonkeyPatch) -> Mailbox:
     monkeypatch.setenv(PASSWORD_ENV, imap.password)  # secrets come from the environment, never the store

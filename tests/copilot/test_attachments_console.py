@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import aiohttp
-import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from channels import email_mime
@@ -21,16 +19,6 @@ from tests.servers.gateway import RunningGateway
 from tests.servers.smtp import SmtpServer
 
 SAFE = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'"}
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def customer_mail(pool: AsyncConnectionPool, tenant: Tenant, *parts: tuple[str, str, bytes]) -> IngestResult:

@@ -31,7 +31,7 @@ from tests.faults.chat_load import Customer, busy, check_exactly_once
 from tests.servers.procs import free_port, http_ok, start, stop, wait_until
 from tests.servers.redis import RedisServer
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(240)  # real processes; generous for a loaded 2-core machine
 CUSTOMERS = int(os.environ.get("SWITCHBOARD_FAULT_CUSTOMERS", "4"))
 MESSAGES = int(os.environ.get("SWITCHBOARD_FAULT_MESSAGES", "12"))
 READY_SECONDS = 30

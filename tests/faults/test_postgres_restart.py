@@ -27,7 +27,7 @@ from tests.channels.test_chat import session_token
 from tests.faults.chat_load import Customer, busy, check_exactly_once
 from tests.servers.procs import free_port, http_get, http_ok, start, stop, wait_until
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(240)  # real processes; generous for a loaded 2-core machine
 CUSTOMERS = int(os.environ.get("SWITCHBOARD_FAULT_CUSTOMERS", "3"))
 MESSAGES = int(os.environ.get("SWITCHBOARD_FAULT_MESSAGES", "9"))
 OUTAGE_SECONDS = 3.0  # how long the database stays down while customers keep sending

@@ -7,13 +7,17 @@ to whichever gateway is alive until acked, as the widget does), Slack DMs (signe
 the same ``event_id`` until a gateway answers 200, as Slack does) and mail delivered to a real Dovecot
 mailbox the workers poll (one poller per mailbox, by lease). Replies are the AI's (a handoff notice
 on a tenant without a KB: one per inbound message), dispatched by the workers: chat through Redis to
-the gateway holding the socket, Slack to the Web API stand-in, email to an aiosmtpd recorder.
+the gateway holding the socket, Slack to the Web API stand-in, email to an aiosmtpd recorder. The
+tenant also has a ``message.created`` webhook subscription; the workers deliver its events to a real
+HTTP receiver that dedupes by ``Webhook-Id``, as the README tells receivers to.
 
 Checked afterwards: every inbound message is stored once; every conversation has exactly one reply;
 each chat visitor saw that reply's id (pushed live, or through ``resume`` if its socket was down when
-it was pushed) and no other; each mail sender got it under one Message-ID. A crash after the send and
-before "sent" is recorded can only be repaired by sending again: there, and only there, a receiver may
-get the same message twice — under the same id (chat message id, Message-ID), which it drops.
+it was pushed) and no other; each mail sender got it under one Message-ID; the webhook receiver got a
+``message.created`` event for every stored message, inbound and reply, and no message under two event
+ids (so dedupe by id gives each message's effect exactly once). A crash after the send and before
+"sent" is recorded can only be repaired by sending again: there, and only there, a receiver may get
+the same message twice — under the same id (chat message id, Message-ID, Webhook-Id), which it drops.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import pytest
 import socketio
 from psycopg_pool import AsyncConnectionPool
 
-from store import crash_points, mailboxes, slack_workspaces
+from store import crash_points, mailboxes, slack_workspaces, webhooks
 from store.tenants import Tenant
 from tests.channels.test_chat import session_token
 from tests.servers import dovecot as dovecot_server
@@ -48,6 +52,7 @@ from tests.servers.procs import REPO, free_port, http_ok, start, stop
 from tests.servers.redis import RedisServer
 from tests.servers.slack_api import SlackApiStandIn, running_slack_api, sign
 from tests.servers.smtp import SmtpServer
+from tests.servers.webhook_receiver import WebhookReceiver, webhook_receiver
 
 pytestmark = [pytest.mark.skipif(not dovecot_server.available(), reason="Debian's dovecot-imapd is not installed"),
               pytest.mark.timeout(420)]
@@ -283,16 +288,6 @@ def redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def imap() -> Iterator[Dovecot]:
     server = Dovecot()
     server.start()
@@ -311,9 +306,17 @@ async def slack_api() -> AsyncIterator[SlackApiStandIn]:
 
 
 @pytest.fixture
+async def hooks() -> AsyncIterator[WebhookReceiver]:
+    async with webhook_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
 async def desk(pool: AsyncConnectionPool, tenant: Tenant, imap: Dovecot, smtp: SmtpServer,
-               slack_api: SlackApiStandIn) -> Tenant:
+               slack_api: SlackApiStandIn, hooks: WebhookReceiver) -> Tenant:
     async with pool.connection() as conn:
+        # Before the workers start: the mail already waiting in the mailbox is an event too.
+        await webhooks.create(conn, tenant.id, url=hooks.url, events=["message.created"], created_by="test")
         await slack_workspaces.register(conn, tenant.id, TEAM, bot_token_env=f"SLACK_{TEAM}_BOT_TOKEN",
                                         signing_secret_env=f"SLACK_{TEAM}_SIGNING_SECRET", bot_user_id="UBOTONCE",
                                         api_base_url=slack_api.base_url)
@@ -392,7 +395,7 @@ async def progress(pool: AsyncConnectionPool, tenant_id: int) -> dict[str, Any]:
 @pytest.mark.parametrize("crash_at", sorted(WHERE))
 async def test_each_crash_point_under_traffic_stores_once_and_delivers_once(
     crash_at: str, pool: AsyncConnectionPool, dsn: str, desk: Tenant, redis: RedisServer, imap: Dovecot,
-    smtp: SmtpServer, slack_api: SlackApiStandIn, tmp_path: Path,
+    smtp: SmtpServer, slack_api: SlackApiStandIn, hooks: WebhookReceiver, tmp_path: Path,
 ) -> None:
     t = desk
     senders = []
@@ -413,10 +416,12 @@ async def test_each_crash_point_under_traffic_stores_once_and_delivers_once(
             dm_channels = set(dms[:SLACKS])
 
             deadline = time.monotonic() + SETTLE_SECONDS
-            while not await settled(pool, t.id, CHATS + MAILS + SLACKS) or len({m.rcpt_tos for m in smtp.messages}) < MAILS:
+            while not await settled(pool, t.id, CHATS + MAILS + SLACKS) or len({m.rcpt_tos for m in smtp.messages}) < MAILS \
+                    or len(hooks.processed) < 2 * (CHATS + MAILS + SLACKS):
                 if time.monotonic() > deadline:
                     pytest.fail(f"not settled after {SETTLE_SECONDS}s: {await progress(pool, t.id)} "
-                                f"smtp={[m.rcpt_tos for m in smtp.messages]}\n{cluster.logs()}")
+                                f"smtp={[m.rcpt_tos for m in smtp.messages]} webhooks={len(hooks.processed)}"
+                                f"\n{cluster.logs()}")
                 await asyncio.sleep(0.3)
             crashed = {p.name: p.crashes for p in cluster.procs if p.crashes}
             assert crashed, f"nothing died at {crash_at}: the crash point was never reached\n{cluster.logs()}"
@@ -461,5 +466,22 @@ async def test_each_crash_point_under_traffic_stores_once_and_delivers_once(
     posts = Counter(str(c.args.get("channel")) for c in slack_api.calls_to("chat.postMessage"))
     assert set(posts) == dm_channels, posts
     assert max(posts.values()) <= (2 if duplicate_ok else 1), posts
+    # Webhook: every stored message (inbound and reply) arrived as a message.created event, each under one
+    # event id, so the receiver's dedupe by Webhook-Id applies each message's effect exactly once; an id is
+    # delivered twice only after_send, and then with the same body.
+    events = [e for e in hooks.events.values() if e["type"] == "message.created"]
+    per_message = Counter(int(e["data"]["message_id"]) for e in events)
+    stored = {int(r["id"]) for r in await rows(pool, "SELECT id FROM messages WHERE tenant_id = %s"
+                                                     " AND direction <> 'internal' AND (reply_kind IS NULL"
+                                                     " OR reply_kind <> 'suggestion')", t.id)}
+    assert set(per_message) == stored, (sorted(per_message), sorted(stored))
+    assert max(per_message.values()) == 1, f"one message under several event ids: {per_message}"
+    attempts = Counter(q.headers["Webhook-Id"] for q in hooks.requests if q.status == 200)
+    assert max(attempts.values()) <= (2 if duplicate_ok else 1), attempts
+    bodies: dict[str, set[bytes]] = {}
+    for q in hooks.requests:
+        bodies.setdefault(q.headers["Webhook-Id"], set()).add(q.body)
+    assert all(len(b) == 1 for b in bodies.values()), "a resent event changed its body"
     print(f"\n{crash_at}: crashed={crashed} seconds={time.monotonic() - began:.1f} "
-          f"smtp={len(smtp.messages)} pushes={sum(sum(c.replies_pushed().values()) for c in customers)}")
+          f"smtp={len(smtp.messages)} pushes={sum(sum(c.replies_pushed().values()) for c in customers)} "
+          f"webhooks={len(hooks.requests)}")

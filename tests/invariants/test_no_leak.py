@@ -8,8 +8,10 @@ through a real Dovecot mailbox the gateway polls, a chat session with B's addres
 user of an unverified workspace whose profile email is B's (Slack Web API stand-in), and the REST API
 with another tenant's token — each time prompt-injecting for B's history. Everything the attacker
 can see is captured: socket frames (every event, through a catch-all handler) and acks, HTTP response
-bodies, SMTP messages not addressed to B (decoded, headers and every part), Slack posts, and the
-outbox payloads of the attacker's conversations. The marker, B's name and B's phone appear nowhere.
+bodies, SMTP messages not addressed to B (decoded, headers and every part), Slack posts, the
+outbox payloads of the attacker's conversations, and every request (headers and body) that reached a
+real HTTP receiver the attacker subscribed, through the REST API, to all of the other tenant's
+outgoing webhooks. The marker, B's name and B's phone appear nowhere.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from tests.servers.dovecot import Dovecot
 from tests.servers.gateway import RunningGateway, running_gateway
 from tests.servers.slack_api import SlackApiStandIn, running_slack_api, sign
 from tests.servers.smtp import Received, SmtpServer
+from tests.servers.webhook_receiver import WebhookReceiver, webhook_receiver
 
 pytestmark = [pytest.mark.skipif(not dovecot_server.available(), reason="Debian's dovecot-imapd is not installed"),
               pytest.mark.timeout(300)]
@@ -91,16 +94,6 @@ def test_redact(text: str, known: tuple[str, ...], expected: str) -> None:
 
 
 # --- servers --------------------------------------------------------------------------------------
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
 
 @pytest.fixture
 def imap() -> Iterator[Dovecot]:
@@ -228,6 +221,12 @@ async def slack_dm(gw: RunningGateway, observed: Observed, text: str, ts: str) -
     assert status == 200
 
 
+@pytest.fixture
+async def hooks() -> AsyncIterator[WebhookReceiver]:
+    async with webhook_receiver() as receiver:
+        yield receiver
+
+
 async def rows(pool: AsyncConnectionPool, sql: str, *args: Any) -> list[dict[str, Any]]:
     async with pool.connection() as conn:
         cur = await conn.execute(sql, args)
@@ -246,8 +245,8 @@ async def eventually(check: Any, *, within: float, what: str) -> None:
 
 async def test_nothing_of_b_reaches_an_attacker_using_bs_address_on_any_channel(
     pool: AsyncConnectionPool, dsn: str, kb_tenant: Tenant, other_tenant: Tenant,  # noqa: F811
-    mailbox: Mailbox, imap: Dovecot, smtp: SmtpServer, slack_api: SlackApiStandIn, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    mailbox: Mailbox, imap: Dovecot, smtp: SmtpServer, slack_api: SlackApiStandIn, hooks: WebhookReceiver,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     t = kb_tenant
     b_conversation = await seed_victim(pool, t)
@@ -318,22 +317,33 @@ async def test_nothing_of_b_reaches_an_attacker_using_bs_address_on_any_channel(
             for k, text in enumerate(INJECTIONS):
                 await slack_dm(gw, seen, text, f"{int(time.time())}.00010{k}")
 
-            # REST API with another tenant's token.
-            other = bearer(await make_token(pool, other_tenant.id, "read,write"))
+            # REST API with another tenant's token — one that may also subscribe that tenant's webhooks,
+            # so every event of the other tenant reaches a receiver the attacker runs.
+            other = bearer(await make_token(pool, other_tenant.id, "read,write,admin"))
+            status, _ = await http(seen, "POST", f"{gw.url}/api/v1/webhooks", headers=other, json={
+                "url": hooks.url, "events": ["conversation.created", "message.created", "conversation.escalated",
+                                             "sla.breached", "conversation.resolved", "csat.received"]})
+            assert status == 201
             await http(seen, "GET", f"{gw.url}/api/v1/conversations", headers=other)
             status, _ = await http(seen, "GET", f"{gw.url}/api/v1/conversations/{b_conversation}", headers=other)
             assert status == 404
             await http(seen, "GET", f"{gw.url}/api/v1/customers", headers=other)
-            await http(seen, "POST", f"{gw.url}/api/v1/conversations", headers=other, json={
-                "external_id": f"atk-{uuid.uuid4().hex}", "customer": {"email": B_EMAIL}, "text": INJECTIONS[0]})
+            for k, text in enumerate(INJECTIONS):
+                await http(seen, "POST", f"{gw.url}/api/v1/conversations", headers=other, json={
+                    "external_id": f"atk-{k}-{uuid.uuid4().hex}", "customer": {"email": B_EMAIL}, "text": text})
 
-            # Everything settles: four mails polled, every agent run done, the outbox drained.
+            # Everything settles: four mails polled, every agent run done, the outbox drained, and the
+            # attacker's own API messages came back to its webhook receiver.
+            def webhooks_in() -> bool:  # the attacker's own messages came back as events
+                texts = {e["data"].get("text") for e in hooks.events.values() if e["type"] == "message.created"}
+                return set(INJECTIONS) <= texts
+
             async def settled() -> bool:
                 spoofs = await rows(pool, "SELECT 1 FROM messages WHERE tenant_id = %s AND channel = 'email'"
                                           " AND external_id LIKE %s", t.id, "%@attacker.test>")
                 busy = await rows(pool, "SELECT 1 FROM jobs WHERE status <> 'done' AND kind = %s", AGENT_RUN)
                 pending = await rows(pool, "SELECT 1 FROM outbox WHERE status = 'pending'")
-                return len(spoofs) == 4 and not busy and not pending
+                return len(spoofs) == 4 and not busy and not pending and webhooks_in()
             await eventually(settled, within=SETTLE_SECONDS, what="attacks to be answered and delivered")
             await chat.call("history", {})
         finally:
@@ -345,6 +355,8 @@ async def test_nothing_of_b_reaches_an_attacker_using_bs_address_on_any_channel(
             seen.add(f"SMTP to {m.rcpt_tos}", email_text(m))
     for call in slack_api.calls:
         seen.add(f"Slack {call.method}", call.args)
+    for q in hooks.requests:
+        seen.add(f"webhook {q.headers.get('Webhook-Id')} → {q.status}", f"{q.headers!r}\n{q.body.decode(errors='replace')}")
     for row in await rows(pool, "SELECT conversation_id, channel, payload FROM outbox WHERE tenant_id = %s"
                                 " AND conversation_id <> %s", t.id, b_conversation):
         if row["payload"].get("to") != B_EMAIL:
@@ -353,6 +365,12 @@ async def test_nothing_of_b_reaches_an_attacker_using_bs_address_on_any_channel(
     assert chat.frames, "the chat attacker received no frames at all: nothing was tested"
     assert slack_api.calls_to("chat.postMessage"), "no Slack reply to the attacker: nothing was tested"
     assert any(ATTACKER in m.rcpt_tos for m in smtp.messages), "no email to the Reply-To: nothing was tested"
+    # The webhook capture is live: the other tenant's events were delivered, signed, with their content.
+    events = list(hooks.events.values())
+    assert {e["type"] for e in events} >= {"conversation.created", "message.created"}, events
+    assert all(q.status == 200 and q.headers.get("Switchboard-Signature") for q in hooks.requests)
+    assert {e["data"].get("conversation_id") for e in events} >= {row["id"] for row in await rows(
+        pool, "SELECT id FROM conversations WHERE tenant_id = %s", other_tenant.id)}, "an event never arrived"
     assert seen.leaks() == [], "\n".join(seen.leaks())
     # The spoofed mails never joined B's conversation with the attacker as the reply destination.
     joined = await rows(pool, "SELECT raw->>'reply_address' AS r FROM messages WHERE tenant_id = %s"

@@ -2,14 +2,20 @@
 
 Steps: customer messages on every channel (through ``gateway.ingest``), AI runs (through
 ``gateway.replies.send_reply`` as the AI, the way ``agent_graph.runner`` does it), agent takeover,
-agent replies, hand back, resolve, close, and CSAT answers (``store.csat.record_answer``).
+agent replies, hand back, resolve, close, CSAT answers (``store.csat.record_answer``), and SLA ticks:
+the worker's own ``sla_tick`` body (``gateway.ops.ticks.OpsTicker.tick``: the escalation ladder, the
+inactivity close, CSAT surveys) at an injected clock that jumps ahead by a random amount.
 
 After every step, read from the database alone:
 - every status is a known one and the ``status_changes`` history is an unbroken chain of allowed
   transitions (``TRANSITIONS``) ending in the current status — each conversation is in exactly one state;
 - no AI customer-visible reply exists that was written while a human owned the conversation or outside
   ``ai_active``/``waiting_customer`` (replayed from ``status_changes``);
-- ``sla_paused_at`` is set exactly while ``waiting_customer``;
+- the SLA clock is paused exactly while ``waiting_customer``: ``sla_paused_at`` is set and one
+  ``sla_pauses`` interval is open exactly then, and the real clock (``gateway.ops.sla_clock.clocks``,
+  with the conversation's policy and recorded pauses) stands still over the next week for a waiting
+  conversation and runs for every unmet target of a new/ai_active/pending_agent/assigned one;
+- a tick never climbs the ladder for a conversation that was waiting on the customer;
 - at most one CSAT answer per conversation;
 - and, checked by the step itself, a customer message leaves its conversation open (reopens it).
 
@@ -22,7 +28,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from hypothesis import settings
@@ -34,11 +40,16 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from gateway.ingest import ingest
+from gateway.ops.routing import SkillRouter
+from gateway.ops.sla_clock import calendar_for, clocks
+from gateway.ops.sla_ladder import OPEN as LADDER_STATUSES
+from gateway.ops.ticks import OpsTicker
 from gateway.replies import send_reply
-from store import agents, conversations, csat, db, tenants
+from store import agents, conversations, csat, db, sla, tenants
 from store.conversations import OPEN_STATUSES, TRANSITIONS, TransitionError
 from store.models import AuthorKind, ConversationStatus, InboundMessage, Reply, ReplyKind
 from store.outbox import AIMayNotReply
@@ -50,6 +61,7 @@ AI_STATES = {S.AI_ACTIVE.value, S.WAITING_CUSTOMER.value}  # DESIGN: where the A
 HUMAN_HANDS_BACK = {S.AI_ACTIVE.value, S.PENDING_AGENT.value}
 CHANNELS = ("email", "webform", "chat", "slack")
 EXAMPLES = int(os.environ.get("SWITCHBOARD_STATEFUL_EXAMPLES", "25"))
+LOOK_AHEAD = timedelta(days=7)  # long enough for any calendar to have open hours in it
 
 
 class ConversationMachine(RuleBasedStateMachine):
@@ -64,6 +76,8 @@ class ConversationMachine(RuleBasedStateMachine):
         self.slack_keys: list[str] = []
         self.csat_answered: set[int] = set()
         self.t, self.agent_ids = self.run(self._setup())
+        self.clock = datetime.now(UTC)  # the ticks' clock: only ever ahead of the database's
+        self.ticker = OpsTicker(self.pool, SkillRouter(clock=lambda: self.clock), "http://sb.test")
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)
@@ -196,6 +210,22 @@ class ConversationMachine(RuleBasedStateMachine):
             return await csat.record_answer(conn, self.t, cid, score=score, comment=None, channel="chat",
                                             actor="customer", now=datetime.now(UTC))
 
+    # -- SLA ticks ------------------------------------------------------------------------------------
+    @precondition(lambda self: self.convs)
+    @rule(minutes=st.sampled_from([0, 10, 45, 240, 1500, 4 * 1440]))
+    def sla_tick(self, minutes: int) -> None:
+        """The worker's tick, some time later: rungs may fire, idle chats close, resolved ones get surveyed."""
+        self.clock = max(self.clock, datetime.now(UTC)) + timedelta(minutes=minutes)
+        waiting_before = {cid for cid in self.convs if self.run(self._status(cid)).status is S.WAITING_CUSTOMER}
+        rungs_before = self.run(self._rungs())
+        self.run(self.ticker.tick(self.t, now=self.clock))
+        climbed = {cid for cid, r in self.run(self._rungs()).items() if r != rungs_before.get(cid, set())}
+        assert not climbed & waiting_before, f"the ladder climbed for waiting conversations {climbed & waiting_before}"
+
+    async def _rungs(self) -> dict[int, set[tuple[str, int]]]:
+        async with self.pool.connection() as conn:
+            return await sla.fired_rungs(conn, self.t, self.convs)
+
     # -- invariants --------------------------------------------------------------------------------------
     @invariant()
     def database_keeps_the_contracts(self) -> None:
@@ -218,6 +248,10 @@ class ConversationMachine(RuleBasedStateMachine):
                 "SELECT o.id, o.message_id FROM outbox o LEFT JOIN messages m ON m.tenant_id = o.tenant_id"
                 " AND m.id = o.message_id WHERE o.tenant_id = %s AND o.payload->>'author_kind' = 'ai'"
                 " AND (m.id IS NULL OR m.author_kind <> 'ai')", (self.t,))).fetchall()
+            open_pauses = {r["conversation_id"]: r["n"] for r in await (await conn.execute(
+                "SELECT conversation_id, count(*) AS n FROM sla_pauses WHERE tenant_id = %s AND ended_at IS NULL"
+                " GROUP BY conversation_id", (self.t,))).fetchall()}
+            stopped = await self._clock_problems(conn, [c["id"] for c in convs])
             csat_dupes = await (await conn.execute(
                 "SELECT conversation_id, count(*) AS n FROM csat_responses WHERE tenant_id = %s"
                 " GROUP BY conversation_id HAVING count(*) > 1", (self.t,))).fetchall()
@@ -227,10 +261,13 @@ class ConversationMachine(RuleBasedStateMachine):
                 out.append(f"conversation {c['id']} is in unknown state {c['status']!r}")
             if (c["sla_paused_at"] is not None) != (c["status"] == S.WAITING_CUSTOMER.value):
                 out.append(f"conversation {c['id']} is {c['status']} with sla_paused_at={c['sla_paused_at']}")
+            if open_pauses.get(c["id"], 0) != (c["status"] == S.WAITING_CUSTOMER.value):
+                out.append(f"conversation {c['id']} is {c['status']} with {open_pauses.get(c['id'], 0)} open pauses")
             if c["status"] == S.ASSIGNED.value and c["assignee_id"] is None:
                 out.append(f"conversation {c['id']} is assigned to nobody")
             if c["status"] in (S.NEW.value, S.AI_ACTIVE.value) and c["assignee_id"] is not None:
                 out.append(f"conversation {c['id']} is {c['status']} yet owned by agent {c['assignee_id']}")
+        out += stopped
         for row in ai_outbox:
             out.append(f"outbox {row['id']} claims to be the AI's but message {row['message_id']} is not")
         for row in csat_dupes:
@@ -261,6 +298,27 @@ class ConversationMachine(RuleBasedStateMachine):
                                f"{' and owned by a human' if owned else ''}")
             if state != status[cid]:
                 out.append(f"conversation {cid}: history ends in {state} but the row says {status[cid]}")
+        return out
+
+    async def _clock_problems(self, conn: AsyncConnection[Any], conversation_ids: list[int]) -> list[str]:
+        """Reads each conversation's SLA clock now and a week on, as the ladder would."""
+        out: list[str] = []
+        cal = await calendar_for(conn, self.t)
+        found = await sla.pauses(conn, self.t, conversation_ids)
+        now = max(self.clock, datetime.now(UTC))
+        for cid in conversation_ids:
+            subject = await sla.clock_subject(conn, self.t, cid)
+            assert subject is not None
+            policy = await sla.policy_for(conn, self.t, subject.urgency, subject.tier)
+            pauses = found.get(cid, [])
+            for early, late in zip(clocks(subject, policy, cal, pauses, now),
+                                   clocks(subject, policy, cal, pauses, now + LOOK_AHEAD), strict=True):
+                if subject.status == S.WAITING_CUSTOMER.value and late.elapsed != early.elapsed:
+                    out.append(f"conversation {cid} waits on the customer, yet its {early.target} clock runs:"
+                               f" {early.elapsed:.0f}s → {late.elapsed:.0f}s")
+                if subject.status in LADDER_STATUSES and early.done_at is None and late.elapsed <= early.elapsed:
+                    out.append(f"conversation {cid} is {subject.status}, yet its {early.target} clock stands still"
+                               f" at {early.elapsed:.0f}s")
         return out
 
 

@@ -377,3 +377,27 @@ def test_every_design_row_has_a_behaviour_test() -> None:
 @pytest.mark.parametrize("row", list(ROWS), ids=lambda r: re.sub(r"\W+", "-", r).strip("-")[:40])
 async def test_trust_row_through_the_real_paths(world: World, row: str) -> None:
     await ROWS[row](world)
+
+
+async def test_a_merge_whose_claim_sees_no_history_does_not_open_the_others_past(world: World) -> None:
+    """History asks ``store.trust``, not the merge group: an API merge (``api_external_id``, which sees no
+    history) joins the visitor to the owner for threading and replies, yet the owner's old conversation
+    stays closed to the visitor; the visitor's own conversations, and the one it then writes in, stay open."""
+    w = world
+    own = await ingest(w.pool, f.chat(w.t, "vis-d", "VISITOR-D-OWN question"))
+    await w.resolve_and_age(own.conversation_id)
+    async with w.pool.connection() as conn, conn.transaction():
+        merge_id = await customers.merge(conn, w.t, source_id=own.customer_id, target_id=await w.owner_root(),
+                                         identity_id=None, claim_source=ClaimSource.API_EXTERNAL_ID,
+                                         reason="agent says it is the owner", actor="api_token:1")
+    assert own.customer_id in await w.group(w.old.customer_id)  # the group alone would show everything
+    nxt = await ingest(w.pool, f.chat(w.t, "vis-d", "VISITOR-D-NEXT it is me"))
+    assert nxt.conversation_id == w.open.conversation_id  # threads: yes, into the merged customer's open one
+    seen = await w.history("vis-d")
+    assert "VISITOR-D-OWN" in seen and "VISITOR-D-NEXT" in seen
+    assert "OLD-MARKER-7f3a" not in seen
+    # The same group, joined by the one-time link instead, opens the owner's past: the claim decides.
+    async with w.pool.connection() as conn, conn.transaction():
+        await customers.undo_merge(conn, w.t, merge_id, actor="test")
+        await customers.verify_claim(conn, w.t, own.customer_id, OWNER, actor="visitor:vis-d")
+    assert "OLD-MARKER-7f3a" in await w.history("vis-d")

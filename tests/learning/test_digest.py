@@ -10,25 +10,29 @@ Seeded week (``UNTIL`` - 7 days .. ``UNTIL``), every figure below counted by han
   three weeks ago: 1 conversation; six weeks ago to the second: 1 (the oldest trend window); exactly at UNTIL: 1 (outside: windows are half-open); other tenant: 1
   CSAT this week 5, 4, 3 (avg 4.00); last week 2 (avg 2.00)
   suggestions this week: 2 accepted, 1 edited, 1 discarded (75% adopted); last week 1 accepted, 1 discarded (50%)
+  handoffs (KB gaps): this week two "charged twice" questions worded differently, one filed under billing
+             and one under bug_report, and two "app crashes at sign-in" questions under bug_report; last
+             week one more "charged twice" (billing). By category that would read billing 1, bug_report 3;
+             clustered by meaning it is two topics: charged twice (3 in two weeks: 2 this week, 1 the
+             week before) and crashes (2, both this week). The other tenant asks "charged twice" too.
 """
 
 from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from PIL import Image
 from psycopg_pool import AsyncConnectionPool
 
+from agent_graph.gap_topics import gap_topics
 from channels.email_smtp import EmailSender
 from gateway.dispatcher import Dispatcher
 from gateway.jobs_runner import JobRunner
 from gateway.ops.digest import DIGEST_SCHEDULE, DigestJobs, compute, ensure_digest_schedule, generate
-from store import digests, mailboxes
+from store import digests, mailboxes, triage
 from store.models import Channel
 from store.tenants import Tenant
 from tests.ops import seed
@@ -48,6 +52,9 @@ async def _conversation(pool: AsyncConnectionPool, tenant_id: int, at: datetime,
                                (tenant_id, cid, handed_off_asking, at))
             await conn.execute("INSERT INTO status_changes (tenant_id, conversation_id, from_status, to_status, actor,"
                                " created_at) VALUES (%s, %s, 'ai_active', 'pending_agent', 'ai', %s)", (tenant_id, cid, at))
+            # What the agent graph writes when it hands over: what makes the question a KB gap.
+            await triage.record_run(conn, tenant_id, cid, None, decision="handoff", acted=True, reason="low confidence",
+                                    confidence=0.1, reply_message_id=None, backend="offline")
         if agent_wrote:
             await conn.execute("INSERT INTO messages (tenant_id, conversation_id, seq, direction, author_kind, channel,"
                                " text, created_at) VALUES (%s, %s, 2, 'out', 'agent', 'chat', 'Done.', %s)",
@@ -75,8 +82,10 @@ async def seed_weeks(pool: AsyncConnectionPool, tenant: Tenant, other: Tenant) -
     b4 = await _conversation(pool, tenant.id, t, "billing")
     await _conversation(pool, tenant.id, t, "bug_report", status="pending_agent",
                         handed_off_asking="The app crashes on login")
-    await _conversation(pool, tenant.id, t, "bug_report")
-    await _conversation(pool, tenant.id, t, "bug_report")
+    await _conversation(pool, tenant.id, t, "bug_report",
+                        handed_off_asking="Every time I try to sign in, the application closes itself")
+    await _conversation(pool, tenant.id, t, "bug_report",
+                        handed_off_asking="I was billed two times for one order, please refund the duplicate")
     await _conversation(pool, tenant.id, t, "account", status="resolved")
     for cid, score in ((b1, 5), (b2, 4), (b4, 3)):
         await _csat(pool, tenant.id, cid, score, t)
@@ -85,7 +94,7 @@ async def seed_weeks(pool: AsyncConnectionPool, tenant: Tenant, other: Tenant) -
 
     w = UNTIL - 10 * DAY  # last week
     l1 = await _conversation(pool, tenant.id, w, "billing", status="resolved")
-    await _conversation(pool, tenant.id, w, "billing")
+    await _conversation(pool, tenant.id, w, "billing", handed_off_asking="You took the payment twice from my card")
     await _conversation(pool, tenant.id, w, "billing")
     await _conversation(pool, tenant.id, w, "account", status="resolved", agent_wrote=True)
     await _conversation(pool, tenant.id, w, "account")
@@ -96,7 +105,7 @@ async def seed_weeks(pool: AsyncConnectionPool, tenant: Tenant, other: Tenant) -
     await _conversation(pool, tenant.id, UNTIL - 20 * DAY, "account")
     await _conversation(pool, tenant.id, UNTIL - 42 * DAY, "account")  # the oldest trend window's first instant
     await _conversation(pool, tenant.id, UNTIL, "account")  # the window is [start, end): not counted
-    await _conversation(pool, other.id, t, "billing")  # another tenant's
+    await _conversation(pool, other.id, t, "billing", handed_off_asking="Why was I charged twice?")  # another tenant's
 
 
 async def test_figures_match_the_hand_count(pool: AsyncConnectionPool, tenant: Tenant, other_tenant: Tenant) -> None:
@@ -110,21 +119,18 @@ async def test_figures_match_the_hand_count(pool: AsyncConnectionPool, tenant: T
     assert [(c["category"], c["this_week"], c["last_week"]) for c in f["categories"]] == [
         ("billing", 4, 3), ("bug_report", 3, 0), ("account", 1, 2)]
     assert [(e["category"], e["this_week"], e["last_week"]) for e in f["emerging"]] == [("bug_report", 3, 0)]
-    assert f["kb_gaps"] == [
-        {"topic": "billing", "conversations": 1, "examples": ["Why was I charged twice?"]},
-        {"topic": "bug_report", "conversations": 1, "examples": ["The app crashes on login"]}]
+    # The console's gap topics, clustered by meaning across categories, with the console's volume and trend.
+    charged = {"Why was I charged twice?", "I was billed two times for one order, please refund the duplicate",
+               "You took the payment twice from my card"}
+    crashes = {"The app crashes on login", "Every time I try to sign in, the application closes itself"}
+    gaps = [(set(g["examples"]), g["volume"], g["this_week"], g["last_week"], g["trend"]) for g in f["kb_gaps"]]
+    assert gaps == [(charged, 3, 2, 1, "up"), (crashes, 2, 2, 0, "up")]
+    console = await gap_topics(pool, tenant.id, now=UNTIL)
+    assert [(g["key"], g["title"], sorted(g["conversation_ids"])) for g in f["kb_gaps"]] == [
+        (t.key, t.title, sorted(t.conversation_ids)) for t in console]
+    assert f["kb_gaps"][0]["title"] in charged and f["kb_gaps"][1]["title"] in crashes
     assert [w["conversations"] for w in f["weeks"]] == [1, 0, 0, 1, 5, 8]
     assert f["weeks"][-1]["end"] == UNTIL.isoformat() and f["period"]["start"] == (UNTIL - 7 * DAY).isoformat()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def _dispatch_until(pool: AsyncConnectionPool, smtp: SmtpServer, n: int) -> None:
@@ -168,7 +174,12 @@ async def test_digest_email_reaches_leads_and_admins_with_inline_chart_images(
         assert "Conversations: 8 (last week 5, +60%)" in text and "Auto-resolved: 38% (last week 20%)" in text
         assert "CSAT average: 4.00 from 3 answers (last week 2.00)" in text
         assert "Suggestions adopted: 75% of 4 decided (last week 50%)" in text
-        assert "- bug_report: 3 (last week 0)" in text and '"Why was I charged twice?"' in text
+        assert "- bug_report: 3 (last week 0)" in text
+        gap_lines = text.split("Top knowledge-base gaps (", 1)[1].splitlines()
+        topic_lines = [line for line in gap_lines[1:] if line.startswith("- ")]
+        assert [line.split(": ", 1)[1] for line in topic_lines] == [
+            "3 questions in two weeks (2 this week, 1 the week before, rising)",
+            "2 questions in two weeks (2 this week, 0 the week before, rising)"]
         html_part = msg.get_body(("html",))
         assert html_part is not None
         html = str(html_part.get_content())
@@ -183,6 +194,7 @@ async def test_digest_email_reaches_leads_and_admins_with_inline_chart_images(
             with Image.open(io.BytesIO(png)) as img:
                 assert img.size == (600, 260)  # ... and is a real chart of the size the HTML shows
         assert html.count('src="cid:') == 4
+        assert "3 questions in two weeks (2 this week, 1 the week before, rising)" in html
 
 
 async def test_the_weekly_chain_runs_through_the_job_queue(pool: AsyncConnectionPool, tenant: Tenant) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from gateway.ingest import ingest
@@ -33,16 +32,6 @@ REPORTS = [
     "When I try to pay at checkout I see a 502 error",
 ]
 ANSWER = "We found the cause of the checkout errors and fixed it; please try your payment again."
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def until(check: Callable[[], Any], within: float = 120, what: str = "condition") -> Any:

@@ -6,6 +6,7 @@
  */
 (function () {
   "use strict";
+  const { el } = window.SwitchboardDom;  // dom.js
 
   const A = "/console/api/admin";
   const { api, upload, me } = window.SwitchboardPageApi;  // page_api.js
@@ -13,18 +14,6 @@
   const known = { agents: [], teams: [] };
   let signedIn = null;  // me() once: it holds the CSRF token the writes below need
   let wired = false;
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children) if (child !== null && child !== undefined) node.append(child);
-    return node;
-  }
 
   function say(id, text, kind) {
     const node = $(id);

@@ -2,21 +2,10 @@
 // and files the agent adds to a reply. console.js calls SwitchboardAttachments.list(m) and .pendingIds().
 (() => {
   "use strict";
+  const { el } = window.SwitchboardDom;  // dom.js
   const API = "/console/api";
   const pending = [];  // [{id, name, size, cid}] uploaded by this agent, sent with the next reply in cid
   let current = () => ({ cid: null, csrf: "" });  // console.js hands in its state
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, String(value));
-    }
-    for (const child of children) if (child) node.append(child);
-    return node;
-  }
 
   function size(n) {
     return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : n >= 1024 ? `${Math.round(n / 1024)} KB` : `${n} B`;

@@ -6,6 +6,7 @@
  */
 (function () {
   "use strict";
+  const { el } = window.SwitchboardDom;  // dom.js
 
   const API = "/console/api";
   const VIEWS = [
@@ -31,22 +32,6 @@
 
   // ---------------------------------------------------------------- small DOM helpers
   const $ = (id) => document.getElementById(id);
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
 
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 

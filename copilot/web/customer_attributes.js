@@ -5,22 +5,11 @@
  */
 (function () {
   "use strict";
+  const { el } = window.SwitchboardDom;  // dom.js
 
   const LABELS = [["plan_tier", "Plan tier"], ["account_value", "Account value"],
     ["customer_since", "Customer since"], ["region", "Region"]];
   let me = null;
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value);
-    }
-    for (const child of children) if (child !== null && child !== undefined) node.append(child);
-    return node;
-  }
 
   async function whoami() {
     if (!me) {

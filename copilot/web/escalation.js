@@ -5,21 +5,10 @@
  */
 (function () {
   "use strict";
+  const { el } = window.SwitchboardDom;  // dom.js
 
   let paths = null;
   let csrf = null;
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value);
-    }
-    for (const child of children) if (child !== null && child !== undefined) node.append(child);
-    return node;
-  }
 
   async function getJson(path) {
     const resp = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });

@@ -444,16 +444,20 @@ async def test_each_crash_point_under_traffic_stores_once_and_delivers_once(
     replies = await replies_by_conversation(pool, t.id)
     assert len(replies) == CHATS + MAILS + SLACKS and all(len(ids) == 1 for ids in replies.values()), replies
     duplicate_ok = crash_at == crash_points.AFTER_SEND
+    # A process that dies after a send, before marking it sent, makes that one row go out once more;
+    # two processes can die on the same row (the second took it over from the first), so the bound is
+    # one delivery plus one per crash at this point.
+    most = 1 + (sum(crashed.values()) if duplicate_ok else 0)
 
-    # Chat: each visitor has exactly its reply's id; pushed at most once (twice only after_send, same id).
+    # Chat: each visitor has exactly its reply's id; pushed at most once (more only after_send, same id).
     for c in customers:
         assert c.conversation_id is not None
         expected = replies[c.conversation_id][0]
         pushed = c.replies_pushed()
         assert set(pushed) <= {expected} and resumed[id(c)] == {expected}, (pushed, resumed[id(c)], expected)
-        assert max(pushed.values(), default=0) <= (2 if duplicate_ok else 1), pushed
+        assert max(pushed.values(), default=0) <= most, pushed
 
-    # Email: each sender got its reply under one Message-ID (twice only after_send, same Message-ID).
+    # Email: each sender got its reply under one Message-ID (more only after_send, same Message-ID).
     by_sender: dict[str, Counter[str]] = {}
     for m in smtp.messages:
         for rcpt in m.rcpt_tos:
@@ -461,23 +465,30 @@ async def test_each_crash_point_under_traffic_stores_once_and_delivers_once(
     assert set(by_sender) == set(senders), by_sender
     for sender, ids in by_sender.items():
         assert len(ids) == 1, (sender, ids)
-        assert max(ids.values()) <= (2 if duplicate_ok else 1), (sender, ids)
-    # Slack: one post per DM (twice only after_send: Slack has no idempotency key to drop it by).
+        assert max(ids.values()) <= most, (sender, ids)
+    # Slack: one post per DM (more only after_send: Slack has no idempotency key to drop it by).
     posts = Counter(str(c.args.get("channel")) for c in slack_api.calls_to("chat.postMessage"))
     assert set(posts) == dm_channels, posts
-    assert max(posts.values()) <= (2 if duplicate_ok else 1), posts
+    assert max(posts.values()) <= most, posts
     # Webhook: every stored message (inbound and reply) arrived as a message.created event, each under one
     # event id, so the receiver's dedupe by Webhook-Id applies each message's effect exactly once; an id is
-    # delivered twice only after_send, and then with the same body.
-    events = [e for e in hooks.events.values() if e["type"] == "message.created"]
-    per_message = Counter(int(e["data"]["message_id"]) for e in events)
-    stored = {int(r["id"]) for r in await rows(pool, "SELECT id FROM messages WHERE tenant_id = %s"
-                                                     " AND direction <> 'internal' AND (reply_kind IS NULL"
-                                                     " OR reply_kind <> 'suggestion')", t.id)}
+    # delivered more than once only after_send, and then with the same body.
+    # Events are delivered after their message commits (and a notice may still be in flight when the
+    # replies have settled): poll with a deadline until the receiver has caught up with the store.
+    deadline = time.monotonic() + 30
+    while True:
+        events = [e for e in hooks.events.values() if e["type"] == "message.created"]
+        per_message = Counter(int(e["data"]["message_id"]) for e in events)
+        stored = {int(r["id"]) for r in await rows(pool, "SELECT id FROM messages WHERE tenant_id = %s"
+                                                         " AND direction <> 'internal' AND (reply_kind IS NULL"
+                                                         " OR reply_kind <> 'suggestion')", t.id)}
+        if set(per_message) == stored or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
     assert set(per_message) == stored, (sorted(per_message), sorted(stored))
     assert max(per_message.values()) == 1, f"one message under several event ids: {per_message}"
     attempts = Counter(q.headers["Webhook-Id"] for q in hooks.requests if q.status == 200)
-    assert max(attempts.values()) <= (2 if duplicate_ok else 1), attempts
+    assert max(attempts.values()) <= most, attempts
     bodies: dict[str, set[bytes]] = {}
     for q in hooks.requests:
         bodies.setdefault(q.headers["Webhook-Id"], set()).add(q.body)

@@ -487,8 +487,11 @@ async def test_each_crash_point_under_traffic_stores_once_and_delivers_once(
         await asyncio.sleep(0.2)
     assert set(per_message) == stored, (sorted(per_message), sorted(stored))
     assert max(per_message.values()) == 1, f"one message under several event ids: {per_message}"
+    # Raw attempts: a process killed at any crash point may be mid-send of some webhook row (dispatch runs
+    # concurrently with ingest and agent runs in a worker), and that row goes out again under the same
+    # Webhook-Id; the receiver's dedupe by id (checked above and below) keeps the effect exactly once.
     attempts = Counter(q.headers["Webhook-Id"] for q in hooks.requests if q.status == 200)
-    assert max(attempts.values()) <= most, attempts
+    assert max(attempts.values()) <= 1 + sum(crashed.values()), attempts
     bodies: dict[str, set[bytes]] = {}
     for q in hooks.requests:
         bodies.setdefault(q.headers["Webhook-Id"], set()).add(q.body)

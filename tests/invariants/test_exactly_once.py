@@ -288,16 +288,6 @@ def redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def imap() -> Iterator[Dovecot]:
-    server = Dovecot()
-    server.start()
-    try:
-        yield server.with_new_user()
-    finally:
-        server.cleanup()
-
-
-@pytest.fixture
 async def slack_api() -> AsyncIterator[SlackApiStandIn]:
     async with running_slack_api() as api:
         for k in range(SLACKS):

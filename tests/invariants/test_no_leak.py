@@ -20,7 +20,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -94,16 +94,6 @@ def test_redact(text: str, known: tuple[str, ...], expected: str) -> None:
 
 
 # --- servers --------------------------------------------------------------------------------------
-
-@pytest.fixture
-def imap() -> Iterator[Dovecot]:
-    server = Dovecot()
-    server.start()
-    try:
-        yield server.with_new_user()
-    finally:
-        server.cleanup()
-
 
 @pytest.fixture
 async def slack_api() -> AsyncIterator[SlackApiStandIn]:

@@ -8,7 +8,8 @@ Phases, all in one run on one machine:
 3. **reply** — the gateway restarted with its workers on a second tenant with the demo KB imported;
    each client holds M visitors (M fresh customers: a conversation handed to a person gets no more AI
    replies, so every question opens its own conversation); all K×M visitors ask a KB question at once
-   and wait for the AI's reply pushed back on their socket; latency is send → reply received. The
+   and wait for the AI's reply pushed back on their socket (an AI-authored message: a system notice
+   such as "we know about this incident" does not count); latency is send → reply received. The
    tenant's thresholds leave no silent "draft for an agent" outcome: every question must end in a
    customer-visible answer or handoff notice, so a missing reply is a loss.
 4. **model ceiling** — ``agent_graph.embedder.embed`` on the same question texts, batched, in this
@@ -110,13 +111,20 @@ async def _session(http: Any, url: str, slug: str) -> str:
     raise RuntimeError("session endpoint kept rate limiting")
 
 
-async def _connect(url: str, ip: str, token: str, pushed: list[dict[str, Any]]) -> tuple[Any, Any]:
+async def _connect(url: str, ip: str, token: str, pushed: list[dict[str, Any]],
+                   replied: asyncio.Event | None = None) -> tuple[Any, Any]:
+    """``replied`` is set when an outbound message arrives, so waiting for a reply costs no polling CPU."""
     import aiohttp
     import socketio
 
+    def on_message(message: dict[str, Any]) -> None:
+        pushed.append(message)
+        if replied is not None and isinstance(message, dict) and message.get("author") == "ai":
+            replied.set()
+
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(ip, 0)))
     sio = socketio.AsyncClient(reconnection=False, http_session=http)
-    sio.on("message", pushed.append, namespace="/chat")
+    sio.on("message", on_message, namespace="/chat")
     await sio.connect(url, namespaces=["/chat"], auth={"token": token}, transports=["websocket"],
                       wait_timeout=CONNECT_SECONDS)
     return sio, http
@@ -179,7 +187,7 @@ async def _reply_client(index: int, url: str, slug: str, messages: int, go: Any,
 
     ip = source_ip(index)
     stats: Counter[str] = Counter()
-    visitors: list[tuple[Any, Any, list[dict[str, Any]]]] = []
+    visitors: list[tuple[Any, Any, list[dict[str, Any]], asyncio.Event]] = []
     latencies: list[float] = []
     reply_ids: list[int] = []
     conversation_ids: list[int] = []
@@ -188,33 +196,33 @@ async def _reply_client(index: int, url: str, slug: str, messages: int, go: Any,
             tokens = [await _session(http, url, slug) for _ in range(messages)]
         for token in tokens:
             pushed: list[dict[str, Any]] = []
-            sio, session = await _connect(url, ip, token, pushed)
-            visitors.append((sio, session, pushed))
+            replied = asyncio.Event()
+            sio, session = await _connect(url, ip, token, pushed, replied)
+            visitors.append((sio, session, pushed, replied))
         ready.put(index)
         await asyncio.to_thread(go.wait, CONNECT_SECONDS * 2)
         started = time.time()
 
-        async def ask(k: int, sio: Any, pushed: list[dict[str, Any]]) -> None:
+        async def ask(k: int, sio: Any, replied: asyncio.Event) -> None:
             t0 = time.perf_counter()
             ack = await _send(sio, f"q{index}-{k}", QUESTIONS[(index * 5 + k) % len(QUESTIONS)], stats)
             if ack is None:
                 return
             conversation_ids.append(int(ack["conversation_id"]))
-            deadline = time.monotonic() + within
-            while time.monotonic() < deadline:
-                if any(m.get("direction") == "out" for m in pushed):
-                    latencies.append((time.perf_counter() - t0) * 1000)
-                    return
-                await asyncio.sleep(0.005)
+            try:
+                await asyncio.wait_for(replied.wait(), within)
+            except TimeoutError:
+                return
+            latencies.append((time.perf_counter() - t0) * 1000)
 
-        await asyncio.gather(*(ask(k, sio, pushed) for k, (sio, _, pushed) in enumerate(visitors)))
+        await asyncio.gather(*(ask(k, sio, replied) for k, (sio, _, _, replied) in enumerate(visitors)))
         finished = time.time()
         # A grace moment for late pushes, then every reply id this client saw (duplicates included).
         await asyncio.sleep(0.5)
-        for _, _, pushed in visitors:
+        for _, _, pushed, _ in visitors:
             reply_ids.extend(int(m["id"]) for m in pushed if m.get("direction") == "out")
     finally:
-        for sio, session, _ in visitors:
+        for sio, session, _, _ in visitors:
             await sio.disconnect()
             await session.close()
     return {"started": started, "finished": finished, "sent": messages, "answered": len(latencies),
@@ -367,7 +375,8 @@ async def _audit(dsn: str, ingest_slug: str, reply_slug: str) -> dict[str, Any]:
         inbound = {r["slug"]: r for r in await cur.fetchall()}
         cur = await conn.execute(
             "SELECT m.conversation_id, array_agg(m.id) AS ids FROM messages m JOIN tenants t ON t.id = m.tenant_id"
-            " WHERE t.slug = %s AND m.direction = 'out' AND m.reply_kind IN ('answer', 'clarify', 'handoff', 'notice')"
+            " WHERE t.slug = %s AND m.direction = 'out' AND m.author_kind = 'ai'"
+            "   AND m.reply_kind IN ('answer', 'clarify', 'handoff', 'notice')"
             " GROUP BY m.conversation_id", (reply_slug,))
         replies = {int(r["conversation_id"]): [int(i) for i in r["ids"]] for r in await cur.fetchall()}
         cur = await conn.execute(
@@ -403,7 +412,16 @@ def model_ceiling(texts: list[str], min_seconds: float = 2.0) -> float:
     return round(n / (time.perf_counter() - started), 1)
 
 
-def run(clients: int, messages: int, reply_wait: float) -> dict[str, Any]:
+def profiler(proc: subprocess.Popen[bytes], out: Path | None) -> subprocess.Popen[bytes] | None:
+    """py-spy on the gateway for one measured phase (it stops when the gateway does); None without --profile."""
+    if out is None:
+        return None
+    spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen([str(spy), "record", "--pid", str(proc.pid), "--rate", "50", "--format", "raw",
+                             "--nonblocking", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run(clients: int, messages: int, reply_wait: float, profile: Path | None = None) -> dict[str, Any]:
     from store.embedded import EmbeddedPostgres
 
     tmp = Path(tempfile.mkdtemp(prefix="sb-load-"))
@@ -420,6 +438,7 @@ def run(clients: int, messages: int, reply_wait: float) -> dict[str, Any]:
         gw = start_gateway(tmp, dsn, port, secret, workers=False, name="serve-ingest")
         procs.append(gw)
         url = f"http://127.0.0.1:{port}"
+        spies = [profiler(gw, profile and profile / "ingest.txt")]
         ingest_results = run_clients("ingest", url, ingest_slug, clients, messages)
         stop_process(gw)
 
@@ -435,6 +454,7 @@ def run(clients: int, messages: int, reply_wait: float) -> dict[str, Any]:
         gw = start_gateway(tmp, dsn, port, secret, workers=True, name="serve-reply")
         procs.append(gw)
         warm = run_clients("reply", url, reply_slug, 1, 1, within=120)  # model load, not counted
+        spies.append(profiler(gw, profile and profile / "reply.txt"))
         reply_results = run_clients("reply", url, reply_slug, clients, messages, within=reply_wait,
                                     timeout=120 + clients * messages * reply_wait)
         stop_process(gw)
@@ -442,6 +462,8 @@ def run(clients: int, messages: int, reply_wait: float) -> dict[str, Any]:
 
         texts = [QUESTIONS[(i * 5 + k) % len(QUESTIONS)] for i in range(clients) for k in range(messages)]
         ceiling = model_ceiling(texts)
+        for spy in filter(None, spies):
+            spy.wait(60)
     finally:
         for p in procs:
             stop_process(p)
@@ -506,10 +528,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=20, help="K concurrent chat customers (processes)")
     parser.add_argument("--messages", type=int, default=10, help="M messages per customer")
     parser.add_argument("--reply-wait", type=float, default=60.0, help="seconds to wait for each AI reply")
+    parser.add_argument("--profile", type=Path, help="write py-spy raw stacks of the gateway per phase into this folder")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 500 or not 1 <= args.messages <= 1000:
         parser.error("--clients 1..500, --messages 1..1000")
-    result = run(args.clients, args.messages, args.reply_wait)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    result = run(args.clients, args.messages, args.reply_wait, args.profile)
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
 

@@ -1,8 +1,8 @@
 """Incidents: conversations whose customers report the same thing within minutes, on any channel.
 
 The store does not embed or decide: callers pass vectors and thresholds in. Matching is by cosine
-similarity in SQL (pgvector) so several workers see one truth; the caller serialises detection per
-tenant with ``lock_tenant`` so two workers cannot each form their own incident from the same burst.
+similarity in SQL (pgvector) so several workers see one truth; the caller serialises *forming* an
+incident per tenant with ``lock_tenant`` so two workers cannot each form their own from the same burst.
 """
 
 from __future__ import annotations

@@ -60,25 +60,33 @@ class IncidentDetector:
 
     async def _match(self, tenant_id: int, conversation_id: int, message_id: int, row: dict[str, Any],
                      vector: np.ndarray, cfg: dict[str, Any]) -> Detection:
+        """Joins an open incident or, once enough customers report alike, forms one.
+
+        Only forming is serialised per tenant (so one burst makes one incident): a tenant-wide lock
+        around every message's search made detection the bottleneck of every agent run under load.
+        The report commits on its own first, so of two concurrent reports the later search sees both.
+        """
         similarity, window = float(cfg["similarity"]), float(cfg["window_minutes"])
-        async with self.pool.connection() as conn, conn.transaction():
-            await incidents.lock_tenant(conn, tenant_id)
+        async with self.pool.connection() as conn:
             report_id = await incidents.add_report(conn, tenant_id, conversation_id=conversation_id,
                                                    message_id=message_id, customer_id=int(row["customer_id"]),
                                                    text=row["text"], embedding=vector)
+        async with self.pool.connection() as conn:
             if report_id is None:  # a retried job: this message was examined already
                 return Detection(await incidents.membership(conn, tenant_id, conversation_id))
-            await incidents.prune_reports(conn, tenant_id, window)
             report = incidents.Report(report_id, conversation_id, message_id, int(row["customer_id"]), row["text"], 1.0)
             if (found := await incidents.nearest_open(conn, tenant_id, vector, similarity)) is not None:
-                incident_id = found[0]
-                await incidents.join(conn, tenant_id, incident_id, report)
-                await send_reply(conn, tenant_id, conversation_id, Reply(ReplyKind.NOTICE, str(cfg["notice"])),
-                                 author_kind=AuthorKind.SYSTEM, answers_message_id=message_id, base_url=self.base_url)
-                await incidents.mark_notified(conn, tenant_id, conversation_id)
-                log.info("conversation joined incident %d", incident_id,
-                         extra={"tenant_id": tenant_id, "conversation_id": conversation_id})
-                return Detection(incident_id, notified=True)
+                return await self._join(conn, tenant_id, found[0], report, cfg)
+            recent = await incidents.similar_recent(conn, tenant_id, vector, min_similarity=similarity,
+                                                    window_minutes=window)
+            if len({r.customer_id for r in _one_per_conversation(recent)}) < int(cfg["min_reports"]):
+                return Detection(None)
+        async with self.pool.connection() as conn, conn.transaction():
+            await incidents.lock_tenant(conn, tenant_id)
+            # Another worker may have formed it while this one searched without the lock.
+            if (found := await incidents.nearest_open(conn, tenant_id, vector, similarity)) is not None:
+                return await self._join(conn, tenant_id, found[0], report, cfg)
+            await incidents.prune_reports(conn, tenant_id, window)
             recent = await incidents.similar_recent(conn, tenant_id, vector, min_similarity=similarity,
                                                     window_minutes=window)
             founders = _one_per_conversation(recent)
@@ -93,6 +101,20 @@ class IncidentDetector:
                 await incidents.join(conn, tenant_id, incident_id, r)
             log.info("incident %d formed from %d reports", incident_id, len(founders), extra={"tenant_id": tenant_id})
             return Detection(incident_id, formed=True)
+
+    async def _join(self, conn: Any, tenant_id: int, incident_id: int, report: incidents.Report,
+                    cfg: dict[str, Any]) -> Detection:
+        """Adds the conversation to the open incident and tells the customer it is known, once."""
+        async with conn.transaction():
+            if not await incidents.join(conn, tenant_id, incident_id, report):
+                return Detection(incident_id)  # a concurrent report of this conversation joined it first
+            await send_reply(conn, tenant_id, report.conversation_id, Reply(ReplyKind.NOTICE, str(cfg["notice"])),
+                             author_kind=AuthorKind.SYSTEM, answers_message_id=report.message_id,
+                             base_url=self.base_url)
+            await incidents.mark_notified(conn, tenant_id, report.conversation_id)
+        log.info("conversation joined incident %d", incident_id,
+                 extra={"tenant_id": tenant_id, "conversation_id": report.conversation_id})
+        return Detection(incident_id, notified=True)
 
 
 def _one_per_conversation(reports: list[incidents.Report]) -> list[incidents.Report]:

@@ -22,6 +22,7 @@ from store.tenants import Tenant
 from tests.agent_graph.conftest import ai_outbox, say
 
 PHRASINGS = Path(__file__).resolve().parent / "human_request_phrasings.csv"
+MULTILINGUAL = Path(__file__).resolve().parent / "human_request_phrasings_multilingual.csv"
 
 ASKS = [
     ("en", "could somebody on your side give me a ring?"),
@@ -58,6 +59,25 @@ LOOK_ALIKES = [
 ]
 
 
+# Said no to, or folded spellings of, the same words: the guard and the folding, one case each.
+NO_NEED = [
+    ("en", "No need for a human, the article helped."),
+    ("de", "Ich brauche keinen Menschen, der Hilfeartikel hat gereicht."),
+    ("es", "Ya no necesito que me llamen, se solucionó."),
+    ("fr", "Plus besoin de me rappeler, c'est réglé."),
+    ("fr", "J'ai parlé à un conseiller hier, tout est réglé."),
+    ("en", "How do my customers call me through the widget?"),
+]
+FOLDED = [
+    ("de", "Ich moechte einen Mitarbeiter sprechen"),
+    ("de", "ich mochte mit einem menschen reden"),
+    ("de", "Ich will keinen Bot"),
+    ("es", "no quiero hablar con una maquina"),
+    ("es", "pasame con un asesor"),
+    ("fr", "je veux parler a quelqu un"),
+]
+
+
 @pytest.mark.parametrize(("language", "text"), ASKS)
 def test_requests_for_a_person_are_caught(language: str, text: str) -> None:
     assert asks_for_person(text) is not None, (language, text)
@@ -66,6 +86,37 @@ def test_requests_for_a_person_are_caught(language: str, text: str) -> None:
 @pytest.mark.parametrize(("language", "text"), LOOK_ALIKES)
 def test_messages_that_only_name_people_are_not(language: str, text: str) -> None:
     assert asks_for_person(text) is None, (language, text, asks_for_person(text))
+
+
+@pytest.mark.parametrize(("language", "text"), NO_NEED)
+def test_no_need_the_past_and_ones_own_customers_do_not_fire(language: str, text: str) -> None:
+    assert asks_for_person(text) is None, (language, text, asks_for_person(text))
+
+
+@pytest.mark.parametrize(("language", "text"), FOLDED)
+def test_spellings_without_accents_or_umlauts_are_caught(language: str, text: str) -> None:
+    assert asks_for_person(text) is not None, (language, text)
+
+
+def test_the_multilingual_table_is_caught_in_every_language_with_few_false_alarms() -> None:
+    # Measured: recall 1.00 in en/de/es/fr (210 requests), 0 of 110 look-alikes fire. Its 30 % check split,
+    # scored once before the last fixes: en 9/9, de 16/18, es 18/18, fr 18/18, 0 of 33 look-alikes.
+    missed: dict[str, list[str]] = {}
+    asked_n: dict[str, int] = {}
+    alarms = []
+    rows = read_person_requests(MULTILINGUAL)
+    for text, asked, language in rows:
+        fired = asks_for_person(text) is not None
+        if asked:
+            asked_n[language] = asked_n.get(language, 0) + 1
+            if not fired:
+                missed.setdefault(language, []).append(text)
+        elif fired:
+            alarms.append(text)
+    assert set(asked_n) == {"en", "de", "es", "fr"}
+    for language, n in asked_n.items():
+        assert 1 - len(missed.get(language, [])) / n >= 0.97, (language, missed[language])
+    assert len(alarms) <= 3, alarms  # at most ~3 % of the 110 look-alikes
 
 
 def test_every_row_of_our_phrasings_table_is_judged_right() -> None:
@@ -81,7 +132,7 @@ def test_the_detector_is_cheap_enough_to_run_on_every_message() -> None:
     for text in texts:
         asks_for_person(text)
     per_message = (time.perf_counter() - started) / len(texts)
-    assert per_message < 0.01  # measured ~0.5 ms on the shared 2-core box
+    assert per_message < 0.01  # measured ~0.35 ms on the shared 2-core box (~0.8 ms over the multilingual table)
 
 
 def test_bench_reads_either_label_column_and_rejects_unknown_labels(tmp_path: Path) -> None:

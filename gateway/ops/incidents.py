@@ -26,6 +26,7 @@ from store.models import AuthorKind, Reply, ReplyKind
 log = logging.getLogger("switchboard.incidents")
 MIN_TEXT_CHARS = 12  # "thanks", "ok?" and the like say nothing about an outage
 EMBED_CHARS = 1000
+PRUNE_EVERY = 50  # reports: the window query ignores old ones, so pruning only bounds the table
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class IncidentDetector:
         async with self.pool.connection() as conn:
             if report_id is None:  # a retried job: this message was examined already
                 return Detection(await incidents.membership(conn, tenant_id, conversation_id))
+            if report_id % PRUNE_EVERY == 0:  # old evidence goes now and then, not on every message
+                await incidents.prune_reports(conn, tenant_id, window)
             report = incidents.Report(report_id, conversation_id, message_id, int(row["customer_id"]), row["text"], 1.0)
             if (found := await incidents.nearest_open(conn, tenant_id, vector, similarity)) is not None:
                 return await self._join(conn, tenant_id, found[0], report, cfg)
@@ -86,7 +89,6 @@ class IncidentDetector:
             # Another worker may have formed it while this one searched without the lock.
             if (found := await incidents.nearest_open(conn, tenant_id, vector, similarity)) is not None:
                 return await self._join(conn, tenant_id, found[0], report, cfg)
-            await incidents.prune_reports(conn, tenant_id, window)
             recent = await incidents.similar_recent(conn, tenant_id, vector, min_similarity=similarity,
                                                     window_minutes=window)
             founders = _one_per_conversation(recent)

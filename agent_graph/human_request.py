@@ -9,7 +9,12 @@ Bot", "pas un robot"), "a real person", the service's phone number or a bare "as
 folded first (lower case, no accents, "moechte" = "mochte" = "möchte"), and typos in key words are mapped
 back. A match is dropped when its clause says there is no need ("ich brauche keinen Menschen", "ya no
 necesito que me llamen"), tells of the past ("j'ai parlé à un conseiller") or is about the writer's own
-customers ("how do my customers call me?"); refusing the bot is never dropped. An embedding head
+customers ("how do my customers call me?"), and nothing fires when a tenant writes about its own widget or
+hotline ("the 'talk to an agent' button in my widget"); refusing the bot is never dropped. Implicit asks count
+as well: "is anyone there / ist gerade jemand erreichbar", "what number can I call", "can I come to your
+office", a named person ("Frau Becker bitte"). Chat shorthand ("connect me 2 someone") and, for German,
+dialect ("is do wer erreichbar?", "chönnt mi öpper aalüte") are written out before matching. The
+vocabulary and patterns per language live in :mod:`agent_graph.human_request_lexicon`. An embedding head
 (logistic regression on MiniLM vectors) was tried and left out: it caught nothing the patterns missed,
 while look-alikes such as "Can my colleague see my conversations?" scored 0.94 (BENCHMARKS.md, decide).
 """
@@ -20,339 +25,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-# --- English -----------------------------------------------------------------------------------------
-_ART = r"(a|an|some|the|your|ur|one of your|any|someone from your|somebody from your|a member of your)"
-_ADJ = r"(real|actual|live|human|proper|flesh[- ]and[- ]blood|competent|senior|customer service|support|" \
-       r"customer support|service|tech(nical)? support|billing|sales|f\w*ing|damn|goddamn|bloody)"
-_PERSON = (r"(human( being)?s?|persons?|people|agents?|reps?|representatives?|operators?|managers?|supervisors?|"
-           r"staff|employees?|associates?|advisors?|advisers?|assistants?|specialists?|consultants?|team members?|"
-           r"colleagues?|technicians?|experts?|member of (your |the )?(staff|team)|support team|service team|team|"
-           r"customer (service|support|care)|helpdesk|help desk|boss(es)?|superiors?|higher[- ]ups?)")
-_NOT_A_PERSON = r"(?!\s*(seats?|licen[cs]es?|accounts?|roles?|ids?|numbers?|strings?|app|apps|software|version|" \
-                r"install\w*|settings?|permissions?|view|dashboard|console|resources|error|office|detection|feature|" \
-                r"mode|analytics|reports?|status|queue|vs|versus|count|field|list|page|panel|metrics?)\b)"
-_SOMEONE = r"(some|any)(one|body)"
-_ASK = r"(want|need|would like|ask(ing)? for|[’']d like|wanna|like|prefer|rather|demand|request|get me|give me|find me|" \
-       r"bring me|send me|assign me|let me have|can i (get|have)|could i (get|have)|may i (have|get))"
-_REACH = r"(talk(ing|s)?|speak(ing|s)?|chat(ting|s)?|contact(ing|s)?|reach(ing|es)?|call(ing|s)?|" \
-         r"phon(e|ing)|ring|email(ing)?|message|get in touch|get through|get hold of|deal(ing)? with)"
-_PUT = r"(connect|transfer|put|pass|forward|route|redirect|switch|hand|hook|patch|escalate|send)(ing|ed|s)?"
-
-ENGLISH = (
-    rf"\b{_REACH}\s+((to|with|w[ie]?[rt]?h|through to)\s+)?{_ART}\s+({_ADJ}\s+)*{_PERSON}\b{_NOT_A_PERSON}",
-    rf"\b{_REACH}\s+((to|with|w[ie]?[rt]?h)\s+)?{_SOMEONE}\b(?!\s+else)",
-    rf"\b(talk(ing)?|speak(ing)?|chat(ting)?|deal(ing)?)\s+(to|with|w[ie]?[rt]?h)\s+({_ADJ}\s+)*(human|person|agent|"
-    rf"rep|representative|operator|assistant|someone|somebody|staff|manager|supervisor|people|customer service|"
-    rf"customer support|customer care|tech support|support team|support staff|whoever)s?\b{_NOT_A_PERSON}",
-    rf"\b{_SOMEONE}\s+(i|we)\s+(can|could|may)\s+(talk|speak|chat|call|reach|contact|write)\b",
-    rf"\b(get|find|send|have)\s+({_SOMEONE}|{_ART}\s+({_ADJ}\s+)*{_PERSON})\s+to\s+(help|call|contact|look|check|"
-    r"review|fix|sort|handle|assist)\b",
-    rf"\b(talk|speak|chat|go)\w*\s+(\w+\s+){{1,3}}(with|to)\s+(one of your|your|a|an)\s+({_ADJ}\s+)*{_PERSON}\b"
-    rf"{_NOT_A_PERSON}",
-    rf"\b({_SOMEONE}|{_ART}\s+({_ADJ}\s+)*{_PERSON})\b[^.!?\n]{{0,25}}\b(call|phone|ring|contact|email|text|"
-    rf"get back to|reach out to|get in touch with|be in touch with|follow up with)\s+(me|us)\b",
-    r"\b(give|gimme|drop)\s+(me|us)\s+a\s+(quick\s+)?(ring|call|buzz|phone call|callback|call back)\b",
-    rf"\b(have|had)\s+a\s+(quick\s+|short\s+)?word\s+with\s+({_SOMEONE}|{_ART}\s+({_ADJ}\s+)*{_PERSON})\b",
-    rf"\b(can|could|will|would)\s+{_SOMEONE}\s+(from\s+(your|the)\s+\w+(\s+team)?\s+)?(please\s+)?(help|assist|call|"
-    r"contact|take a look|reach out|get in touch|get back to me|email me|look into)\b",
-    rf"\b(file|lodge|make|raise)\s+a\s+complaint\s+with\s+{_ART}\s+({_ADJ}\s+)*{_PERSON}\b|\bcomplain\s+to\s+{_ART}\s+"
-    rf"({_ADJ}\s+)*{_PERSON}\b",
-    rf"\b{_ASK}\s+{_SOMEONE}\s+((competent|qualified|real|human|actual|knowledgeable|senior)\s+)?"
-    r"(to|who|that|from|in|on|else)\b",
-    rf"\b(help|assistance|support|an answer|answers)\s+from\s+(a|an|some|your|one of your)\s+({_ADJ}\s+)*{_PERSON}\b"
-    rf"{_NOT_A_PERSON}",
-    rf"(?<!was )(?<!were )(?<!been )\b(looked at|seen|handled|reviewed|checked|contacted|called|answered|helped|"
-    rf"assisted|dealt with|served)\s+by\s+({_ART}\s+)?({_ADJ}\s+)*({_PERSON}|{_SOMEONE})\b{_NOT_A_PERSON}",
-    r"\bescalate\s*,?\s*(please|pls|plz|asap|now)\b|^\W*escalate\W*$",
-    r"\b(any|some)\s*(humans?|people|persons?|one|body|staff)\s+(real\s+)?(around|there|here|available|alive|"
-    r"online|out there|reading|working|on duty|left)\b",
-    r"\b(human|person|people|someone|somebody)\s+(actually\s+)?(reading|seeing|checking|looking at)\s+(this|these|"
-    r"my|the)\b",
-    rf"\b(put|get|bring)\s+(me\s+)?({_SOMEONE}|(a|an|some|your)\s+(real\s+|live\s+|actual\s+)?(human|person|agent|rep|"
-    r"manager|supervisor|staff member|technician))\s+(from\s+\w+(\s+\w+)?\s+)?(on|in|onto)\b",
-    rf"\b(be|get|being|getting)\s+(transferred|connected|put through|passed|forwarded|escalated|routed|redirected|"
-    rf"handed over|switched)\s+(on\s+)?(to|with)\s+({_ART}\s+)?({_ADJ}\s+)*({_PERSON}|{_SOMEONE})\b{_NOT_A_PERSON}",
-    r"\b((customer service|customer support|support|service|help|contact)\s+(phone\s+)?(number|hotline|line)\s+"
-    r"(i|we)\s+can\s+(call|ring|phone|reach|dial)|(number|hotline)\s+(i|we)\s+can\s+(call|ring|phone|reach) (for|to)|"
-    r"(phone|telephone)\s+number\s+(for|of)\s+(support|customer service|your (support|team|staff|agents))|"
-    r"number\s+(to|i can|we can)\s+(call|ring|reach|contact|dial)\s+(support|customer service|you|your|someone|"
-    r"a person|an agent)|(support|customer service)\s+(hotline|phone number))\b",
-    rf"\blet\s+(a|an|some|your|one of your)\s+({_ADJ}\s+)*(human|person|agent|staff|someone|somebody|rep|"
-    r"representative|manager|supervisor|people)\b",
-    rf"\b(want|need|like|appreciate|request|expect|arrange|have|prefer)\s+(a\s+)?(call|phone call|ring|callback|"
-    rf"call back|email)\s+from\s+({_ART}\s+)?({_ADJ}\s+)*({_PERSON}|{_SOMEONE})\b",
-    rf"\b{_ASK}\s+((to\s+)?(talk|speak|chat)\s+(to|with)\s+)?{_ART}\s+({_ADJ}\s+)*(human|person|agent|rep|"
-    rf"representative|operator|manager|supervisor|staff member|employee|real people)\b{_NOT_A_PERSON}",
-    r"\bget\s+(me\s+)?(a|an|some)\s+(real\s+|live\s+)?(human|person|agent|rep|someone)\b",
-    rf"\b(get|find|give|send)\s+me\s+{_SOMEONE}\b",
-    rf"\b{_ASK}\s+(a\s+)?(human|person|real person|people|agent|representative|operator)\b{_NOT_A_PERSON}",
-    rf"\b{_PUT}\s+(me|us|this|(this|my) (case|ticket|issue|problem|request|call|chat|conversation))\s+((on|up|over|"
-    rf"through|across|in touch)\s+)?(to|with|through to|on to|onto)\s+({_ART}\s+|"
-    rf"my\s+)?({_ADJ}\s+)*(account\s+)?({_PERSON}|{_SOMEONE}|support|tech support|billing|sales|(the\s+)?(right|"
-    rf"responsible)\s+(person|people|team))\b{_NOT_A_PERSON}",
-    rf"\bescalat(e|ed|ing)\b[^.!?\n]{{0,30}}\b(to|with)\s+({_ART}\s+)?({_ADJ}\s+)*{_PERSON}\b{_NOT_A_PERSON}",
-    r"\bescalate\s+(this|it|my (case|ticket|issue|problem))\b",
-    rf"(?<!am a )(?<!'m a )(?<!’m a )\b(real|actual|live|flesh[- ]and[- ]blood)\s+(human|person|agent|people|rep|"
-    rf"representative|operator|someone|somebody)s?\b{_NOT_A_PERSON}",
-    r"\bhuman\s+(support|please|pls|plz|help|assistance|response|reply)\b",
-    r"\b(a|an|any|some|your)\s+(human|person|real person|agent|representative|operator|staff member|employee|"
-    r"member of (your |the )?(staff|team))\s+(please\s+)?(to\s+)?(review|look at|look into|check|handle|help|call|"
-    r"phone|ring|contact|get back|reach out|take over|take a look)\b",
-    rf"\b(is|are)\s+(there\s+)?{_SOMEONE}\s+(else|there|here|real|human|alive|(who|that)\s+(can|could|will|is able))\b",
-    r"\b(is|are)\s+(there\s+)?(a|any)\s+(real\s+|live\s+|actual\s+)?(human|person|people|agent|staff)\s+"
-    r"(there|here|available|who|that|i can)\b",
-    r"\bwho\s+(can|could|do|should|shall)\s+i\s+(call|phone|ring|talk to|speak (to|with)|contact|reach|write to|"
-    r"email|ask)\b",
-    r"\b(call|ring|phone)\s+me\s+(back|up|please|asap|as soon as|today|tomorrow|now|on|at)\b",
-    r"\b(request|schedule|book|arrange|want|need|get|like|give me|have|receive)\s+(a\s+|an\s+)?(urgent\s+|quick\s+)?"
-    r"(call[- ]?back|phone call|call from)\b",
-    rf"(?<!what )\b(can|could|would|will|please)\s+(you|{_SOMEONE}|an? \w+)\s+(please\s+)?(call|phone|ring)\s+me\b"
-    r"(?=\s*(back|up|later|today|tomorrow|tonight|now|asap|soon|please|pls|at|on|about|regarding|when|as soon|"
-    r"urgently|right away|again|before|after|in|this|to|if|so|and|[?.!,]|$))",
-    r"\bhave\s+(someone|somebody|an? (agent|person|human|rep|representative|manager))\s+(call|contact|phone|"
-    r"ring|email|reach out to|get back to)\s+me\b",
-    r"\b(agent|human|representative|operator|person|someone|somebody|manager|supervisor)\s*,?\s*"
-    r"(please|pls|plz|asap|now\W*$)",
-)
-# Refusing the bot, in every language; never dropped by the "no need" guard.
-_BOT_EN = r"(bot|robot|machine|ai|chatbot|automated (replies|answers|responses)|virtual assistant)s?"
-_BOT_DE = r"(bot|roboter|chatbot|maschine|ki|computer|automaten?|sprachassistent\w*|automatische\w* antwort\w*)"
-_BOT_ES = r"(bot|robot|maquina|chatbot|ia|contestador|asistente virtual|sistema|respuestas automaticas)s?"
-_BOT_FR = r"(robot|bot|machine|ia|chatbot|repondeur|ordinateur|automate|assistant virtuel|reponses automatiques)s?"
-NO_BOT = (
-    r"\b(no more|(?<!am )(?<!i'm )not|stop|don'?t (want|wanna)|do not want|sick of|tired of|fed up with|hate|"
-    r"done with|enough of|enough with)\s+((to\s+)?(talk|chat|speak|deal)(ing)?\s+(to|with)\s+)?(a |an |the |this |"
-    rf"your |some )?((stupid|dumb|useless) )?{_BOT_EN}\b(?!\W?(integration|learning|translation|api|token|setting|"
-    r"user|account|app|configuration|from|to reply|in))",
-    r"\b(from|by)\s+(a|an)\s+(real\s+|live\s+|actual\s+)?(agent|human|person)\s*,?\s*not\s+(a|an)\s+(ai|bot|machine)\b",
-    rf"\b(will|mo(e)?chte|wollte|brauche|mag)\s+(\w+\s+){{0,3}}?(kein\w*|nicht)\s+(\w+\s+){{0,3}}?{_BOT_DE}\b(?![-\w])",
-    rf"\b(keine lust|kein bock|satt|genug)\b[^.!?\n]{{0,30}}?\b{_BOT_DE}\b|\bkein(e|en)?\s+{_BOT_DE}\s*[,!]?\s*"
-    r"(bitte|mehr)\b|\bno\s+(more\s+)?(bot|robot|machine|ai|chatbot)s?\s*,?\s*(please|pls|plz)\b",
-    rf"\bno\s+(quiero|deseo|me sirve|me interesa|voy a)\s+(seguir\s+)?((hablar|chatear|conversar|hablando|chateando|"
-    rf"escribir|escribiendo)\s+)?((con|a)\s+)?((un|una|el|la|este|esta|otro|otra|mas)\s+)?{_BOT_ES}\b",
-    rf"\b(hart[oa]s?|cansad[oa]s?|basta)\s+(de|del|con)\s+(\w+\s+){{0,3}}?{_BOT_ES}\b",
-    r"\bno\s+(de\s+|con\s+)?(un|una|el|la)\s+(bot|robot|maquina|sistema automatico|contestador|chatbot)\b",
-    rf"(?<!suis )(?<!es )(?<!est )\b(pas|plus|jamais)\s+(de\s+|d'|a\s+|avec\s+)?((un|une|le|la|ce|cette|des)\s+)?"
-    rf"{_BOT_FR}\b(?=\s*([,.!?]|$|s'il|svp|merci|je |mais))",
-    rf"\b(veux|souhaite|voudrais)\s+(pas|plus)\s+(parler|discuter|echanger|chatter|continuer)\s+(a|avec)\s+"
-    rf"((un|une|le|la|ce|cette|votre)\s+)?{_BOT_FR}\b",
-    rf"\b(marre|assez|fatiguee?|tannee?|ras[- ]le[- ]bol)\b[^.!?\n]{{0,30}}?\b{_BOT_FR}\b",
-)
-
-# Messages (or their last sentence) that are nothing but a person: "operator", "Bot ist nutzlos. Mitarbeiter!"
-ALONE = (
-    r"(^|[.!?]\s+)\W*(please\s+|bitte\s+|por favor\s+|svp\s+)?(a |an |einen? |eine |un |una |une |el |la |le )?"
-    r"(real |live |human |echte[nr]? |vraie? )?(operator|agent|human|representative|rep|person|customer service|"
-    r"support agent|supervisor|manager|someone|anyone|anybody|somebody|people|mensch(en)?|mitarbeiter(in)?|"
-    r"(kunden)?berater(in)?|kundendienst|kundenservice|ansprechpartner(in)?|persona|humano|agente( humano)?|"
-    r"asesor(a)?|operador(a)?|representante|ejecutivo|humain|conseill(er|ere)|operat(eur|rice)|personne|"
-    r"quelqu'?\s?un|service client|hotline|support)(\s+(please|pls|plz|bitte|por favor|porfa|s'il vous plait|"
-    r"s'il te plait|svp|stp|now|jetzt|sofort|ya|ahora|maintenant))?\W*$",
-)
-
-# --- German (matched on folded text: "zurück" -> "zuruck", "möchte"/"moechte" -> "mochte") ------------
-_DE_PERSON = (r"(mensch(en)?|(kunden|service|support|fach|telefon)?(mitarbeiter|berater|betreur)(in|innen|n)?|"
-              r"kundendienst|kundenservice|kundensupport|kundenbetreuung|kundencenter|support(-?team)?|hotline|"
-              r"callcenter|service(-?team|center)?|ansprechpartner(in|innen)?|ansprechperson|sachbearbeiter(in)?|"
-              r"person|agent(en|in)?|kolleg(e|en|in)|vorgesetzt(e|en|er|em)|chef(in)?|teamleit(er|erin|ung)|"
-              r"techniker(in)?|operator|telefonist(in|en)?|zustandig(e|en|er|em)|(fach|rechnungs)?abteilung|technik|"
-              r"verantwortlich(e|en|er|em)|buchhaltung|vertrieb|beschwerdestelle|(irgend)?jemand(en|em)?)")
-# "mit meinem Chef sprechen" is the writer's own boss: no request.
-_DE_DET = (r"((?!(mein|unser)\w* (chef|vorgesetzt|kolleg|team|mitarbeiter|buchhaltung|abteilung))(einem|einer|einen|"
-           r"eine|ein|nem|ner|nen|ne|dem|der|den|die|das|ihrem|ihrer|ihren|ihre|eurem|eurer|euren|eure|deinem|"
-           r"deiner|meinem|meiner|meinen)\s+)")
-_DE_ADJ = r"((?!unser|mein|dein)\w+(e|en|er|em|es)\s+){0,2}"
-_DE_NP = rf"{_DE_DET}?{_DE_ADJ}{_DE_PERSON}\b(?![-\w])"
-_DE_REACH = (r"(sprechen|spreche|reden|rede|telefonieren|chatten|schreiben|kontaktieren|kontaktiere|erreichen|"
-             r"erreiche|erreichbar|anrufen|zuruckrufen|besprechen|unterhalten|verbinden|verbinde|verbindet|"
-             r"durchstellen|weiterleiten|weiterverbinden|ubergeben|wenden|beschweren|kontakt aufnehmen|"
-             r"in kontakt (treten|kommen)|(verbunden|durchgestellt|weitergeleitet|weiterverbunden) (zu )?werden)")
-_DE_ADMIN = (r"(anlegen|hinzufugen|hinzu|einladen|erstellen|loschen|entfernen|sperren|zuweisen|zuordnen|einrichten|"
-             r"freischalten|registrieren|eintragen|andern|bearbeiten|zugang|konto|lizenz|account|rechte|berechtigung|"
-             r"export|sehen|anzeigen|verwalten)")
-_DE_FILL = r"((bitte|sofort|jetzt|dringend|endlich|gerne?|mal|nur|lieber|direkt|einfach|doch|schon|wirklich|auch|umgehend|schnell)\s+)*"
-GERMAN = (
-    rf"\b(mit|zu|an|bei)\s+{_DE_NP}[^.!?\n]{{0,60}}?\b{_DE_REACH}\b",
-    rf"\b{_DE_REACH}\b[^.!?\n]{{0,40}}?\b(mit|zu|an|bei)\s+{_DE_NP}",
-    r"\b(mochte|will|wurde gerne?|hatte gerne?|kann ich)\s+((gerne?|direkt|bitte|mal|personlich|lieber)\s+)*mit\s+(ihm|"
-    r"ihr|ihnen|jemandem)\s+(\w+\s+)?(sprechen|reden|telefonieren)\b",
-    rf"(\b(einen|eine|ein|nen|ne|ihren|ihre|euren|eure|den|die|meinen)\s+|^\W*){_DE_ADJ}{_DE_PERSON}\b(?![-\w])\s+"
-    r"(\w+\s+){0,3}(zu\s+)?(sprechen|erreichen|kontaktieren|anrufen|(am|ans) telefon|an den apparat)\b",
-    r"\b(irgend)?jemand(en|em)?\b[^.!?\n]{0,40}?\b(sprechen|reden|telefonieren|anrufen|zuruckrufen|erreichen|"
-    r"kontaktieren|verbinden|melden|ansehen|anschauen|helfen|(am|ans) telefon)\b",
-    r"\b(erreiche|erreichen|sprechen|reden|kontaktieren|anrufen|brauche?|benotige|suche|will|mochte|hatte gerne?|"
-    r"gib mir|geben sie mir)\b((?!\bnicht\b)[^.!?\n]){0,25}?\b(irgend)?jemand(en|em)?\b(?!\s+(anders|andere))|"
-    r"\bbitte\s+((mal|einen|nur|schnell)\s+)*(irgend)?jemand(en)?\s+(vom|von|aus|der|mit|am|zum|ans)\b|"
-    r"\bmit wem\b[^.!?\n]{0,30}\b(reden|sprechen|telefonieren|chatten|quatschen)\b",
-    rf"\b(mochte|will|wollen|wurde gerne?|hatte gerne?|brauche?|benotige|wunsche|verlange|fordere|suche|gib mir|"
-    rf"geben sie mir|gebt mir|holen sie( mir)?|holt mir|hole? mir|schick mir|schickt mir|"
-    rf"schicken sie mir)\s+{_DE_FILL}((einen|eine|ein|nen|ne|ihren|euren|den|meinen|mit einem|mit einer|mit dem|"
-    rf"mit der)\s+{_DE_ADJ}{_DE_PERSON}|(irgend)?jemand(en)?|menschen)\b(?![-\w])(?![^.!?\n]{{0,30}}\b{_DE_ADMIN})",
-    r"\b(ruckruf|zuruckrufen|zuruckzurufen|zuruckgerufen werden)\b(?![-\w])",
-    r"\b(rufen|ruf|ruft)\s+(sie\s+|du\s+|ihr\s+)?mich\s+((?!nicht\b)\w+\s+){0,4}(an|zuruck)\b|\b(kontaktieren sie|"
-    r"kontaktiert|kontaktier)\s+mich\b|\b(melden sie sich|meldet euch|melde dich)\b[^.!?\n]{0,30}\bbei mir\b",
-    rf"\b(mochte|will|hatte gerne?|wunsche|brauche|bitte um|vereinbaren|buchen)\b[^.!?\n]{{0,30}}\b(termin|telefonat|"
-    rf"gesprach|ruckruf)\b[^.!?\n]{{0,20}}?\bmit\s+{_DE_NP}",
-    r"\b(kann|konnte|konnen|konnten|kannst|konntest|wurde|wurden|soll|sollte|mochte|bitte|darf)\s+mich\b"
-    r"[^.!?\n]{0,40}?\b(an|zuruck)rufen\b|\b(mochte|will|wurde gerne?)\s+(\w+\s+){0,3}angerufen werden\b",
-    r"\b(mochte|will|wurde|kann ich)\s+((sie|euch|bei ihnen|bei euch|gerne?|mal|direkt|lieber|telefonisch)\s+){0,3}"
-    r"(anrufen|telefonieren)\b",
-    r"\b(echte|richtige|lebende|reale|menschliche)[nrms]?\s+(mensch(en)?|person(en)?|mitarbeiter(in)?|berater(in)?|"
-    r"ansprechpartner(in)?|kolleg(e|en|in)|hilfe|unterstutzung|support|beratung|stimme)\b|\baus fleisch und blut\b",
-    r"\b(personlich|telefonisch)\w*\s+(helfen|weiterhelfen|hilfe|beraten|beratung|gesprach|ansprechpartner(in)?|"
-    r"kontakt|sprechen|telefonat|betreuung|besprechen)\b",
-    r"\b(mensch|mitarbeiter(in)?|(kunden)?berater(in)?|ansprechpartner(in)?|kundendienst|kundenservice|hotline|"
-    r"support|vorgesetzte[nr]?|chef|agent)\s*[,!]?\s*(bitte|sofort|jetzt)\b",
-    rf"\b(ist|sind)\s+((gerade|jetzt|da|hier|heute|noch|auch|schon)\s+)*((ein|eine|einer|der|die)\s+{_DE_ADJ}"
-    rf"{_DE_PERSON}|(irgend)?jemand)\s+((gerade|jetzt|noch|heute)\s+)?(verfugbar|erreichbar|da|hier|frei|online|"
-    r"zu sprechen)\b",
-    r"\b(kundendienst|kundenservice|support|hotline|service|berater\w*|ansprechpartner\w*)\s+((?!nicht\b)\w+\s+)"
-    r"{0,2}(erreichbar|zu erreichen)\b",
-    r"\bgibt(\s+e|')?s\s+((hier|da|bei ihnen|bei euch|auch|uberhaupt|noch|denn|vielleicht|irgendwo)\s+)*"
-    r"((irgend)?jemand(en)?|((einen|eine|ein)\s+)?(echte\w*\s+|menschliche\w*\s+)?menschen|"
-    r"(einen|eine|ein)\s+(echte\w*\s+|menschliche\w*\s+)?(mitarbeiter(in)?|berater(in)?|ansprechpartner(in)?|"
-    r"person|kontakt))\b(?![-\w])",
-    rf"\b(gibt es|habt ihr|haben sie)\b[^.!?\n]{{0,30}}?\b(einen|eine|keinen|keine)\s+{_DE_ADJ}{_DE_PERSON}\s*,?\s*"
-    r"(der|die|den|mit dem|mit der|bei dem|an den)\b",
-    rf"{_DE_PERSON}\b[^.!?\n]{{0,30}}?,?\s*(mit dem|mit der|mit denen|den|die)\s+ich\s+(\w+\s+){{0,3}}{_DE_REACH}\b",
-    r"\b(ist|sind)\s+(da|hier|dort)\s+(jemand|ein mensch|menschen)\b|\bjemand\s+(da|hier)\s*\?",
-    r"\b(welche|wie lautet|gibt es|haben sie|habt ihr|brauche|suche|geben sie mir|gib mir|wo finde ich|was ist)\s+"
-    r"(\w+\s+){0,2}(telefonnummer|rufnummer|servicenummer|hotline|nummer|"
-    r"durchwahl)\b(?!-)[^.!?\n]{0,40}\b(kundendienst|kundenservice|support|service|hotline|anrufen|erreiche|"
-    r"erreichen|sprechen|ihnen|euch)\b",
-    r"\b(telefonnummer|rufnummer|nummer|hotline|durchwahl)\s+(von|vom|des|der|fur den|fur die|zum|zur)\s+(ihnen|"
-    r"euch|kundendienst\w*|kundenservice|support\w*|service\w*|hotline|beratung|buchhaltung|abteilung)\b|"
-    r"\bunter welcher (telefon)?nummer\b",
-    r"\b(wen|wem)\s+(kann|konnte|soll|sollte|muss|darf)\s+ich\b[^.!?\n]{0,40}?\b(anrufen|sprechen|reden|"
-    r"kontaktieren|erreichen|wenden|schreiben|fragen)\b",
-    r"\b(verbinde|verbindet|verbinden sie)\s+mich\b|\b(stellen sie|stell|stellt)\s+mich\b[^.!?\n]{0,40}\bdurch\b|"
-    r"\b(leiten sie|leite|leitet)\s+mich\b[^.!?\n]{0,40}\bweiter\b",
-    r"\b(kannst|konnen|konnten|konnt|konntest|wurden|wurdest)\s+(du|sie|ihr|'?s)?\s*mich\b[^.!?\n]{0,50}?"
-    r"\b(verbinden|durchstellen|weiterleiten|weiterverbinden|ubergeben)\b",
-    r"\bbitte\s+((an|zu)\s+\w+\s+)?(durchstellen|weiterleiten|weiterverbinden)\b",
-    rf"\b(hilfe|unterstutzung|kontaktaufnahme|ruckruf|beratung)\s+(von|durch|vom)\s+{_DE_NP}|\bbitte um\b"
-    rf"[^.!?\n]{{0,30}}\b(durch|von|vom|mit)\s+{_DE_NP}",
-    rf"\b(erreiche|erreichen|kontaktiere|kontaktieren|rufe|spreche)\s+(ich|man|wir)\s+(\w+\s+){{0,2}}?{_DE_NP}",
-    rf"\b(leiten|leite|leitet|geben|gebt|gib|reichen)\b[^.!?\n]{{0,40}}?\b(an|zu)\s+{_DE_NP}\s+weiter\b|"
-    rf"\b(schalten sie|schalte|schaltet)\b[^.!?\n]{{0,20}}?{_DE_NP}\s+(ein|dazu|zu)\b",
-    rf"\b(kann|konnte|konnen|konnten|wurde)\s+(mir|uns)\s+((bitte|mal|endlich|vielleicht)\s+)*((ein|eine|einer|ihr|"
-    rf"ihre)\s+{_DE_ADJ}{_DE_PERSON}|(irgend)?jemand)\b[^.!?\n]{{0,30}}\bhelfen\b",
-    r"\b(bitte um|wunsche|erbitte)\s+(\w+\s+){0,2}?(kontaktaufnahme|telefonat|personliches gesprach|gesprach)\b",
-)
-
-# --- Spanish (folded: "atención" -> "atencion", "pásame" -> "pasame") ----------------------------------
-_ES_HUMAN = (r"(persona|humano|ser humano|agente|asesor(a)?|operador(a)?|representante|ejecutiv[oa]|encargad[oa]|"
-             r"supervisor(a)?|responsable|gerente|alguien|especialista|tecnico)")
-_ES_PERSON = (r"(personas?|seres? humanos?|humanos?|agentes?|asesor(a|es|as)?|operador(a|es|as)?|ejecutiv[oa]s?|"
-              r"representantes?|encargad[oa]s?|supervisor(a|es)?|gerente|responsables?|jefe|tecnicos?|especialistas?|"
-              r"alguien|(servicio|atencion) (al|a|de) (cliente|clientes|usuario)|ustedes|usted|vosotros|soporte|"
-              r"soporte tecnico|servicio tecnico|personal|(su|vuestro) equipo|call ?center|mesa de ayuda|"
-              r"equipo de (soporte|atencion|ventas|cobranza|facturacion)|(area|departamento) de \w+)")
-_ES_DET = (r"((?!mi (jefe|supervisor|gerente|equipo|encargad|contador))(un|una|el|la|los|las|al|su|sus|tu|mi|algun|"
-           r"alguna|otro|otra|ese|esa)\s+)")
-_ES_NOT = r"(?!\s+(de\s+(viajes|seguros|bienes|contacto)|legal(es)?|inmobiliari[oa]|asignad[oa]s?))"
-_ES_NP = rf"({_ES_DET}(\w+\s+)?)?{_ES_PERSON}\b{_ES_NOT}"
-_ES_REACH = (r"(hablar|conversar|chatear|charlar|comunicar(me|nos|se)?|comuni(que|quen|ca|can|cas)(me|nos)?|"
-             r"comunico|hablo|contactar(me|nos|lo|la)?|contacto|ponerme en contacto|poner(me|nos)?|pon(ga|gan)?me|"
-             r"llamar|pas(ar|as|an|en)(me|nos)?|pas(a|e)(me|nos)|pasadme|pasenme|transferir(me|nos)?|"
-             r"transfier(a|an|e|en)(me|nos)?|derivar(me|nos)?|deriv(a|an|e|en)(me|nos)?|conectar(me|nos)?|"
-             r"conect(a|an|e|en)(me|nos)?|atender(me|nos)?|atiendan?|escalar(lo)?|ser atendid[oa])")
-_ES_FILL = (r"((hablar|conversar|chatear|ser|atendid[oa]|por|con|que|me|atienda|contactar|tener|conseguir|ahora|ya|"
-            r"favor|directamente|realmente)\s+)")
-SPANISH = (
-    rf"\b{_ES_REACH}\b(\s+[^\s.!?]+){{0,3}}?\s+(con|a|al|hacia)\s+{_ES_NP}",
-    r"\bme\s+(comunica|comunican|comunicas|pasa|pasan|pasas|transfiere|transfieren|conecta|conectan|pone|ponen|"
-    r"deriva|derivan|((puede|pueden|podria|podrian|podes|podrias|puedes)\s+(pasar|comunicar|transferir|conectar|"
-    r"poner|derivar)))\s+(con|a|al)\b",
-    rf"\b(quiero|quisiera|necesito|deseo|exijo|prefiero|solicito|pido|requiero|me gustaria|busco|dame|deme|denme|"
-    rf"consigueme)\s+{_ES_FILL}{{0,3}}((con|a)\s+)?({_ES_DET}(\w+\s+)?)?{_ES_HUMAN}\b{_ES_NOT}",
-    r"\b(llamenme|llameme|llamame|llamarme|contactenme|contacteme|contactame|contactarme|(devolver|devuelvan|devuelva)"
-    r"(me)? la llamada|devuelvanme la llamada)\b",
-    r"\bme\s+(pueden|puede|podrian|podria|podes|podrias|puedes|pueda|puedan)\s+((alguien|ustedes|usted|por favor|hoy|"
-    r"manana)\s+)*(llamar|contactar|atender|marcar|telefonear|devolver la llamada|escribir)\b",
-    r"\bque\s+me\s+(llamen|llame|llamara|llamaran|contacten|contacte|contactara|contactaran|contactase|atienda|"
-    r"atiendan|devuelvan|devuelva|marquen|telefoneen)\b",
-    rf"\b(alguien|{_ES_DET}(\w+\s+)?{_ES_HUMAN})\b[^.!?\n]{{0,25}}?\bme\s+(contacte|contacten|contactara|llame|llamen|"
-    r"llamara|atienda|devuelva|marque|(puede|podria|pueden|podrian)\s+(ayudar|atender|llamar|contactar|devolver))\b",
-    rf"\b(atenderme|atendernos|llamarme|contactarme|ayudarme)\s+(\w+\s+)?({_ES_DET}(\w+\s+)?)?{_ES_HUMAN}\b{_ES_NOT}",
-    rf"\b(algun|alguna|hay|un|una)\s+{_ES_HUMAN}(e?s)?\s+disponibles?\b",
-    r"\b(persona|humano|agente|asesor|ser humano|alguien|gente)\s+(real|reales|de verdad|humano|humana|"
-    r"de carne y hueso|fisica)\b|\bcarne y hueso\b|\b(un|una|con un|con una)\s+(ser\s+humano|humano|persona real)\b",
-    rf"\b(hay|habra|existe|tienen|tendran|tenes|tienes)\s+(\w+\s+)?(alguien|alguna persona|algun (\w+\s+)?"
-    rf"{_ES_HUMAN}|{_ES_HUMAN}e?s? disponibles?)\b{_ES_NOT}",
-    r"\b(puede|podria|podra|pueda)\s+alguien\s+(ayudarme|atenderme|llamarme|contactarme|revisar|ver|mirar|"
-    r"explicarme|responderme|ayudar)\b|\balguien\s+(me\s+)?(puede|podria)\s+(ayudar|atender|revisar|explicar)",
-    r"\b(con quien|a quien)\s+(\w+\s+)?(puedo|podria|pueda|debo|tengo que|hay que|se puede)\s+(\w+\s+)?(hablar|"
-    r"comunicarme|comunicar|contactar|llamar|escribir|dirigirme|acudir)\b",
-    r"\b(cual|que|tienen|hay|dame|deme|necesito|busco|donde|me (da|das|pasa|pasas|puede dar)|existe)\b[^.!?\n]{0,25}"
-    r"\b(numero|telefono|linea|whatsapp)\b[^.!?\n]{0,30}?\b(atencion al cliente|servicio al cliente|soporte|"
-    r"servicio tecnico|atencion a clientes|call ?center|mesa de ayuda|para (llamar|hablar|comunicarme|contactar)|"
-    r"a (que|cual) (numero )?(llamo|llamar))\b|\ba que numero\s+(\w+\s+)?(llamo|llamar|marco|marcar)\b",
-    rf"\b(ayuda|atencion|asistencia|apoyo)\s+(personalizada|humana|de (un|una|alguien|algun|alguna)\b\s*(\w+\s+)?"
-    rf"({_ES_HUMAN}|ser humano)|por parte de)\b",
-    r"\b(asesor(a)?|operador(a)?|agente|humano|representante|persona|ejecutivo|supervisor|encargado)\s*,?\s*"
-    r"(por favor|porfa|porfavor|plis|ya\W*$|ahora\W*$|urgente)",
-)
-
-# --- French (folded: "conseillère" -> "conseillere", "à" -> "a") ------------------------------------
-_FR_PERSON = (r"(humain(e|s)?|etre humain|personnes?( physique| reelle| humaine)?|conseill(er|ere|e)s?|agents?|"
-              r"operat(eur|rice)s?|interlocut(eur|rice)s?|responsables?|technicien(ne)?s?|representant(e)?s?|"
-              r"collaborat(eur|rice)s?|employe(e)?s?|superviseur|superieur( hierarchique)?|chef|manager|directeur|"
-              r"directrice|gerant(e)?|service( (client(ele)?|technique|apres-vente|reclamations?|facturation|"
-              r"commercial|comptabilite|abonnements?|concerne|competent|juridique|resiliation))?|"
-              r"support( technique)?|sav|assistance|equipe|hotline|standard)")
-_FR_SOMEONE = r"(quelqu'?\s?un|(du|au|le) vrai monde|une? vraie? (personne|humain))"
-# "en parler à mon chef" is the writer's own boss: no request.
-_FR_DET = (r"((?!(mon|ma|mes) (chef|manager|equipe|directeur|directrice|superieur|collaborat|patron))(un|une|le|la|"
-           r"les|votre|vos|ton|ta|tes|mon|ma|mes|au|aux|du|des|ce|cet|cette)\s+|l')")
-_FR_NP = rf"({_FR_DET}(\w+\s+)?{_FR_PERSON}\b|{_FR_SOMEONE})"
-_FR_HUMAN = (r"(humain|personne|conseill\w*|agent|operat\w*|interlocut\w*|representant\w*|responsable|superviseur|"
-             r"superieur|technicien\w*)")
-_FR_REACH = (r"(parl(er|e|ez)|discuter|echanger|chatter|converser|jaser|entretenir|joindre|contacter|recontacter|"
-             r"appeler|(me |m')passer|passe[zr]?[- ]moi|transfer(er|ez|e)|transfere[zr]?[- ]moi|mettez[- ]moi|"
-             r"mets[- ]moi|(mettre|mis|mise|etre mise?)\s+en (relation|contact|communication)|rediriger|"
-             r"redirigez[- ]moi|orient(er|ez)([- ]moi)?|connect(er|ez)([- ]moi)?|transmettre|"
-             r"faire (rappeler|appeler|contacter|intervenir|venir))")
-_FR_FILL = (r"((parler|discuter|echanger|avoir|etre|mis|mise|en|relation|contact|avec|a|de|d'|joindre|contacter|"
-            r"vraiment|juste|seulement|plutot|directement|maintenant|tout de suite)\s*)")
-FRENCH = (
-    rf"\b{_FR_REACH}\b(\s+[^\s.!?]+){{0,3}}?\s+((a|avec|par|vers)\s+)?{_FR_NP}",
-    rf"\bavoir\s+({_FR_SOMEONE}|{_FR_NP}\s+(au (telephone|bout du fil|tel)|en ligne|humain))",
-    rf"\b({_FR_NP}|quelqu'?\s?un)\b[^.!?\n]{{0,25}}?\b(peut|pourrait|pourra|puisse|pourriez|pouvez|doit|va|devrait)"
-    r"(-t)?(-il|-elle|-on)?\s+(me\s+|m'|nous\s+)(contacter|rappeler|appeler|joindre|repondre|aider|telephoner|"
-    r"recontacter|ecrire|prendre en charge)\b",
-    rf"\b{_FR_NP}\s+(peut|pourrait|pourra|puisse)(-t)?(-il|-elle)?\s+(prendre le relais|prendre (mon|ma|le|la) "
-    r"(dossier|demande|cas|relais|main)|s'occuper de (moi|mon|ma))\b",
-    rf"\b(veux|voudrais|souhaite|souhaiterais|aimerais|aimerai|prefere|prefererais|exige|demande|desire|reclame|"
-    rf"besoin d'|besoin de)\s*{_FR_FILL}{{0,3}}(({_FR_DET})(vraie?\s+)?{_FR_HUMAN}|quelqu'?\s?un)\b"
-    r"(?!\s+(de voyage|immobilier|d'assurance))",
-    r"\b(rappelez[- ]moi|rappelle[- ]moi|rappelez[- ]nous|recontactez[- ]moi|appelez[- ]moi|contactez[- ]moi|"
-    r"me\s+(re)?contacter|m'appeler|me\s+telephoner|(etre|soit|sois)\s+(re)?(rappele|contacte|appele)e?s?|"
-    r"qu'on me (rappelle|contacte|appelle)|me\s+rappeler|me\s+rappelle)\b(?!\s+(mon|ma|mes|votre|vos|comment|quel|"
-    r"quelle|quels|quelles|ce que|de |d'|que |qu'|pourquoi|la procedure|les etapes|le mot|le code|le lien|le nom|"
-    r"l'adresse|le montant|la date))",
-    r"\b(me faire|faites[- ]moi) (rappeler|contacter)\b|\b(rendez-vous|rdv|entretien|"
-    r"appel)\s+(telephonique\s+)?avec\s+(un|une|quelqu'?\s?un|le|la|votre)\b|\b(un|le)\s+rappel\s+(telephonique|"
-    r"par telephone)|\b(demande|souhaite|voudrais|veux|aimerais|besoin d')\s+un\s+rappel\b(?!\s+(de|d'|du|des|"
-    r"pour le|automatique))",
-    r"\b(me|m'|moi|nous)\b[^.!?\n]{0,25}\ben (relation|contact|communication) avec\b|\b(etre|soit)\s+mise?s?\s+en "
-    r"(relation|contact|communication)\b|\bentrer en (contact|relation) avec\b",
-    r"\b(une?\s+vraie?\s+(personne|humain)|un\s+etre\s+humain|personne\s+(reelle|physique|humaine)|en chair et en os|"
-    r"(du|au|le|avec du)\s+vrai monde|(conseill(er|ere)|agent|interlocuteur|operateur)\s+humaine?)\b",
-    r"\b(y a[- ]t[- ]il|il y a|y'a|ya|est-ce qu'il y a)\s+(\w+\s+)?(quelqu'?\s?un|(un|une)\s+(\w+\s+)?(humain|"
-    r"conseill(er|ere)|agent|interlocut(eur|rice)|operat(eur|rice)|personne|responsable|technicien))"
-    r"(?=\s*\?|\s+(qui (peut|puisse|pourrait|pourra|sait)|de (disponible|dispo|reel|chez vous|humain)|"
-    r"pour (m'aider|me repondre|me rappeler)|au (bout|telephone)|en ligne|avec qui|a qui|que je (peux|puisse|"
-    r"pourrais)|disponible)|\W*$)",
-    r"\b(quel|c'est quoi|avez-vous|vous avez|y a-t-il|il y a|donnez-moi|besoin|cherche|ou trouver|existe)\b"
-    r"[^.!?\n]{0,25}\b(numero|telephone|coordonnees|tel)\b[^.!?\n]{0,30}?\b(hotline|service client(ele)?|"
-    r"support|sav|service (technique|apres-vente)|assistance|standard|(pour|afin de) (joindre|appeler|contacter|"
-    r"parler)|un conseiller|vos conseillers)\b",
-    r"\b(a qui|qui)\s+(puis-je|je peux|dois-je|je dois|peut-on|faut-il)\s+(\w+\s+)?(parler|m'adresser|contacter|"
-    r"appeler|joindre|ecrire)\b|\bqui (contacter|appeler|joindre)\b",
-    r"\b(conseill(er|ere)|agent|humain|operat(eur|rice)|service client|responsable|superviseur|quelqu'?\s?un|"
-    r"technicien)\s*,?\s*(s'il vous plait|s'il te plait|svp|stp|maintenant|vite|rapidement)",
-)
+from agent_graph.human_request_lexicon import ALONE, ENGLISH, FRENCH, GERMAN, NO_BOT, SPANISH
 
 PATTERNS: dict[str, re.Pattern[str]] = {
     name: re.compile("|".join(f"(?:{p})" for p in group), re.IGNORECASE)
@@ -372,6 +45,9 @@ _DECLINED = re.compile("|".join(f"(?:{p})" for p in (
     r"\bno\s+((quiero|deseo|necesito)\s+que\s+)?me\s+(llamen|llame|contacten|contacte)\b",
     r"\b((pas|plus|point)\s+(besoin|la peine|necessaire)|inutile|ne\s+(me\s+)?(rappelez|contactez|appelez)\s+pas|"
     r"ne\s+(veux|souhaite|desire)\s+pas\s+(etre\s+)?(rappele|contacte|appele))\b",
+    # opening hours, not a request: "Wann ist der Kundendienst erreichbar?"
+    r"\b(wann|wie lange|bis wann|ab wann|when|until when|cuando|hasta cuando|quand|jusqu'a quand)\s+(ist|sind|is|are|"
+    r"esta|estan|est|sont)\b",
     # the past: "j'ai parlé à un conseiller", "ich habe mit einem Berater telefoniert"
     r"\b(ai|as|a|avons|avez|ont|avais|avait)\s+(deja\s+|bien\s+|hier\s+)?(parle|discute|echange|contacte|appele|joint|"
     r"rappele|eu)\b|\b(habe|hatte|hab|haben)\b[^.!?\n]{0,40}\b(gesprochen|telefoniert|geredet|gechattet|kontaktiert|"
@@ -390,15 +66,25 @@ _DECLINED = re.compile("|".join(f"(?:{p})" for p in (
     r"roboter|ai|ki|ia|maquina|machine|persona|humano|humaine?|personne|computer)\b|\bam i (talking|speaking|chatting) "
     r"(to|with)\b|\byou be an?\b|\blike an? (real|actual)\b|\b(what|who) do (you|we|they|people) call\b",
 )))
-# "I don't want anyone to call me": an English request right after a negation is no request.
-_NEGATED = re.compile(r"\b(don'?t|do not|doesn'?t|does not|never|no need to|not)\s+$")
+# "I don't want to talk to anyone": an English request right after a negation is no request.
+_NEGATED = re.compile(r"\b(don'?t|do not|doesn'?t|does not|never|no need to|not)\s+((really\s+)?(want|need|wish|"
+                      r"like|have)\s+(to\s+)?)?$")
+# "Kein Rückruf nötig", "a call is not necessary": the no need follows the request.
+_NOT_NEEDED_AFTER = re.compile(r"\W*((is|ist|es|est|n'est)\s+)?(not\s+|nicht\s+|no\s+|pas\s+)?(mehr\s+)?(notig|"
+                               r"erforderlich|necessary|needed|required|necesari[oa]|necessaire)\b")
+# A tenant configuring its own product ("the 'talk to an agent' button in my widget", "a customer of mine
+# can't get through to a human on my hotline") quotes requests without making one.
+_OWN_PRODUCT = re.compile(r"\b(my|our|mi|mis|nuestr[oa]s?|mon|ma|mes|notre|nos|mein\w*|unser\w*)\s+(widget|hotline|"
+                          r"chatbot|help ?desk|inbox|bot)\b|\b(escalation|routing|handoff|hand-off)\s+rules?\b")
 
 
 def _declined(text: str, m: re.Match[str], english: bool) -> bool:
     start = max(0, m.start() - 30)
     for end in _CLAUSE_END.finditer(text, start, m.start()):
         start = end.end()
-    if english and _NEGATED.search(text, max(0, m.start() - 12), m.start()):
+    if english and _NEGATED.search(text, max(0, m.start() - 25), m.start()):
+        return True
+    if _NOT_NEEDED_AFTER.match(text, m.end()):
         return True
     return _DECLINED.search(text, start, m.end()) is not None
 
@@ -407,13 +93,13 @@ def _declined(text: str, m: re.Match[str], english: bool) -> bool:
 # to the few that carry a request for a person are mapped back to them before the patterns run: one
 # edit for short words, two from nine letters. Near words that are real and common stay as they are
 # (no verb forms of the past: "parlé" must not become "parler").
-_KEYWORDS = ("talk", "talking", "speak", "speaking", "chat", "chatting", "contact", "contacting", "someone",
+_KEYWORDS = ("talk", "talking", "speak", "speaking", "chat", "chatting", "contact", "contacting", "someone", "staff",
              "somebody", "person", "agent", "assistant", "operator", "human", "representative", "mitarbeiter",
              "sprechen", "menschen", "kundendienst", "kundenservice", "hablar", "asesor", "comunicarme",
              "representante", "conseiller")
 _KEEP = frozenset("that what walk walking tall talks chart cart cat chant contract contacts contacted humane "
                   "parson persona personal agency urgent speck spear sometime somewhere someday agents humans "
-                  "agente agenten sprachen".split())
+                  "agente agenten sprachen stuff stiff".split())
 
 
 def _edits(a: str, b: str, limit: int) -> int:
@@ -443,6 +129,28 @@ def _fix_typo(word: str) -> str:
     return word
 
 
+# Chat shorthand ("connect me 2 someone", "qqn de dispo ?") and, for the German patterns only, dialect
+# ("is do wer erreichbar? i brauch an menschen", Swiss "chönnt mi öpper aalüte") are written out too.
+_SHORTHAND = {"u": "you", "r": "are", "2": "to", "4": "for", "ppl": "people", "sum1": "someone", "some1": "someone",
+              "any1": "anyone", "ne1": "anyone", "qqn": "quelqu'un", "qqun": "quelqu'un", "qq1": "quelqu'un"}
+_DIALECT_DE = {"ned": "nicht", "net": "nicht", "nit": "nicht", "nod": "nicht", "opper": "jemand", "epper": "jemand",
+               "oaner": "jemand", "irgendwer": "irgendjemand", "aalute": "anrufen", "alute": "anrufen",
+               "aarufe": "anrufen", "zruggrufe": "zuruckrufen", "is": "ist", "i": "ich", "mi": "mich", "do": "da",
+               "brauch": "brauche", "heut": "heute"}
+# "wer" is "jemand" after these words ("ist noch wer da?"), but "who" when it opens a question.
+_WER = re.compile(r"\b(noch|mal|sich|ob|da|bald|heute|gleich|schnell|halt|denn|vielleicht|ist|sind)\s+wer\b")
+
+
+def _german(text: str) -> str:
+    text = re.sub(r"(?<![ae])([aou])e", r"\1", text)  # "moechte" -> "mochte", like "möchte"; "schauen" stays
+    text = re.sub(r"[a-z]+", lambda m: _DIALECT_DE.get(m.group(0), m.group(0)), text)
+    return _WER.sub(r"\1 jemand", text)
+
+
+def _respell(word: str) -> str:
+    return _SHORTHAND.get(word) or (_fix_typo(word) if word.isalpha() else word)
+
+
 @lru_cache(maxsize=1024)
 def _fold_char(c: str) -> str:
     if c in "’‘´`ß":
@@ -460,10 +168,13 @@ def asks_for_person(text: str) -> str | None:
     if len(text) > HEAD_CHARS + TAIL_CHARS:
         text = f"{text[:HEAD_CHARS]}\n{text[-TAIL_CHARS:]}"
     folded = "".join(map(_fold_char, text))
-    typos = re.sub(r"[a-z]+", lambda m: _fix_typo(m.group(0)), folded)
+    typos = re.sub(r"[a-z0-9]+", lambda m: _respell(m.group(0)), folded)
+    own_product = _OWN_PRODUCT.search(folded) is not None
     for variant in dict.fromkeys((folded, typos)):
-        german = re.sub(r"([aou])e", r"\1", variant)  # "moechte" -> "mochte", like "möchte"
+        german = _german(variant)
         for name, pattern in PATTERNS.items():
+            if own_product and name not in _UNGUARDED:
+                continue
             subject = german if name == "de" else variant
             for m in pattern.finditer(subject):
                 if m.group(0).strip() and (name in _UNGUARDED or not _declined(subject, m, name == "en")):

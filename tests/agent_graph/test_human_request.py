@@ -23,6 +23,7 @@ from tests.agent_graph.conftest import ai_outbox, say
 
 PHRASINGS = Path(__file__).resolve().parent / "human_request_phrasings.csv"
 MULTILINGUAL = Path(__file__).resolve().parent / "human_request_phrasings_multilingual.csv"
+ROUND4 = Path(__file__).resolve().parent / "human_request_phrasings_round4.csv"
 
 ASKS = [
     ("en", "could somebody on your side give me a ring?"),
@@ -117,6 +118,29 @@ def test_the_multilingual_table_is_caught_in_every_language_with_few_false_alarm
     for language, n in asked_n.items():
         assert 1 - len(missed.get(language, [])) / n >= 0.97, (language, missed[language])
     assert len(alarms) <= 3, alarms  # at most ~3 % of the 110 look-alikes
+
+
+def test_round_four_implicit_asks_channel_switches_and_dialects_are_caught() -> None:
+    # Availability questions, bot fatigue, escalation to a boss, "can I come to your office", named people,
+    # SMS-speak, mixed language, dialect, formal letters. Its 30 % check split (random.Random(11), per language
+    # and label), scored once before the last fixes: recall en 12/18, de 11/18, es 11/18, fr 10/18 (the
+    # previous detector: 11, 10, 9, 8), 0 of 36 look-alikes. Measured now on the whole file: recall 1.00 in
+    # en/de/es, 0.98 in fr (missed: "Karim est là ? Il m'a aidé..."), 0 of 120 look-alikes fire.
+    missed: dict[str, list[str]] = {}
+    asked_n: dict[str, int] = {}
+    alarms = []
+    for text, asked, language in read_person_requests(ROUND4):
+        fired = asks_for_person(text) is not None
+        if asked:
+            asked_n[language] = asked_n.get(language, 0) + 1
+            if not fired:
+                missed.setdefault(language, []).append(text)
+        elif fired:
+            alarms.append(text)
+    assert set(asked_n) == {"en", "de", "es", "fr"}
+    for language, n in asked_n.items():
+        assert 1 - len(missed.get(language, [])) / n >= 0.95, (language, missed[language])
+    assert len(alarms) <= 4, alarms  # at most ~3 % of the 120 look-alikes
 
 
 def test_every_row_of_our_phrasings_table_is_judged_right() -> None:

@@ -99,14 +99,12 @@ def test_spellings_without_accents_or_umlauts_are_caught(language: str, text: st
     assert asks_for_person(text) is not None, (language, text)
 
 
-def test_the_multilingual_table_is_caught_in_every_language_with_few_false_alarms() -> None:
-    # Measured: recall 1.00 in en/de/es/fr (210 requests), 0 of 110 look-alikes fire. Its 30 % check split,
-    # scored once before the last fixes: en 9/9, de 16/18, es 18/18, fr 18/18, 0 of 33 look-alikes.
+def score_table(path: Path) -> tuple[dict[str, int], dict[str, list[str]], list[str]]:
+    """Requests per language, the missed ones per language, and the look-alikes that fired."""
     missed: dict[str, list[str]] = {}
     asked_n: dict[str, int] = {}
     alarms = []
-    rows = read_person_requests(MULTILINGUAL)
-    for text, asked, language in rows:
+    for text, asked, language in read_person_requests(path):
         fired = asks_for_person(text) is not None
         if asked:
             asked_n[language] = asked_n.get(language, 0) + 1
@@ -115,6 +113,13 @@ def test_the_multilingual_table_is_caught_in_every_language_with_few_false_alarm
         elif fired:
             alarms.append(text)
     assert set(asked_n) == {"en", "de", "es", "fr"}
+    return asked_n, missed, alarms
+
+
+def test_the_multilingual_table_is_caught_in_every_language_with_few_false_alarms() -> None:
+    # Measured: recall 1.00 in en/de/es/fr (210 requests), 0 of 110 look-alikes fire. Its 30 % check split,
+    # scored once before the last fixes: en 9/9, de 16/18, es 18/18, fr 18/18, 0 of 33 look-alikes.
+    asked_n, missed, alarms = score_table(MULTILINGUAL)
     for language, n in asked_n.items():
         assert 1 - len(missed.get(language, [])) / n >= 0.97, (language, missed[language])
     assert len(alarms) <= 3, alarms  # at most ~3 % of the 110 look-alikes
@@ -126,18 +131,7 @@ def test_round_four_implicit_asks_channel_switches_and_dialects_are_caught() -> 
     # and label), scored once before the last fixes: recall en 12/18, de 11/18, es 11/18, fr 10/18 (the
     # previous detector: 11, 10, 9, 8), 0 of 36 look-alikes. Measured now on the whole file: recall 1.00 in
     # en/de/es, 0.98 in fr (missed: "Karim est là ? Il m'a aidé..."), 0 of 120 look-alikes fire.
-    missed: dict[str, list[str]] = {}
-    asked_n: dict[str, int] = {}
-    alarms = []
-    for text, asked, language in read_person_requests(ROUND4):
-        fired = asks_for_person(text) is not None
-        if asked:
-            asked_n[language] = asked_n.get(language, 0) + 1
-            if not fired:
-                missed.setdefault(language, []).append(text)
-        elif fired:
-            alarms.append(text)
-    assert set(asked_n) == {"en", "de", "es", "fr"}
+    asked_n, missed, alarms = score_table(ROUND4)
     for language, n in asked_n.items():
         assert 1 - len(missed.get(language, [])) / n >= 0.95, (language, missed[language])
     assert len(alarms) <= 4, alarms  # at most ~3 % of the 120 look-alikes

@@ -50,10 +50,10 @@ _DECLINED = re.compile("|".join(f"(?:{p})" for p in (
     r"esta|estan|est|sont)\b",
     # the past: "j'ai parlé à un conseiller", "ich habe mit einem Berater telefoniert"
     r"\b(ai|as|a|avons|avez|ont|avais|avait)\s+(deja\s+|bien\s+|hier\s+)?(parle|discute|echange|contacte|appele|joint|"
-    r"rappele|eu)\b|\b(habe|hatte|hab|haben)\b[^.!?\n]{0,40}\b(gesprochen|telefoniert|geredet|gechattet|kontaktiert|"
+    r"rappele|eu)\b|\b(habe|hatte|hab|haben)\b(?!(\s+\w+)?\s+(gerne?|lieber)\b)[^.!?\n]{0,40}\b(gesprochen|telefoniert|geredet|gechattet|kontaktiert|"
     r"erreicht)\b",
     # the writer's customers, and things handed on inside the product ("wie leite ich Tickets an einen Agenten weiter")
-    r"\b(my|our|mein\w*|unser\w*|mis|nuestr[oa]s|mes|nos)\s+(customers?|clients?|users?|kunde\w*|kundin\w*|nutzer\w*|"
+    r"\b(my|our|mein\w*|unser\w*|mis|nuestr[oa]s|mes|nos)\s+(customers?|clients?|users?|kund(e|en|in|innen)\b|nutzer\w*|"
     r"clientes?|usuari[oa]s?|utilisateurs?)\b|(?<!a )(?<!de )(?<!al )(?<!service )\b(customers|clients|users|kunden|"
     r"nutzer|clientes|usuarios|utilisateurs)\b(?!-)",
     r"\b(weiterleiten|leite|leiten|verbinde|transfer\w*|transfier\w*|forward\w*|route|assign\w*|deriv\w*|rediriger|"
@@ -74,7 +74,8 @@ _NOT_NEEDED_AFTER = re.compile(r"\W*((is|ist|es|est|n'est)\s+)?(not\s+|nicht\s+|
                                r"erforderlich|necessary|needed|required|necesari[oa]|necessaire)\b")
 # A tenant configuring its own product ("the 'talk to an agent' button in my widget", "a customer of mine
 # can't get through to a human on my hotline") quotes requests without making one.
-_OWN_PRODUCT = re.compile(r"\b(my|our|mi|mis|nuestr[oa]s?|mon|ma|mes|notre|nos|mein\w*|unser\w*)\s+(widget|hotline|"
+_OWN_PRODUCT = re.compile(r"\b(my|our|mi|mis|nuestr[oa]s?|mon|ma|mes|notre|nos|mein\w*|unser\w*)\s+((help|chat|support|web|website|site|own|"
+                          r"new|custom|embedded|live chat|contact)\s+)?(widget|hotline|"
                           r"chatbot|help ?desk|inbox|bot)\b|\b(escalation|routing|handoff|hand-off)\s+rules?\b")
 
 
@@ -96,7 +97,7 @@ def _declined(text: str, m: re.Match[str], english: bool) -> bool:
 _KEYWORDS = ("talk", "talking", "speak", "speaking", "chat", "chatting", "contact", "contacting", "someone", "staff",
              "somebody", "person", "agent", "assistant", "operator", "human", "representative", "mitarbeiter",
              "sprechen", "menschen", "kundendienst", "kundenservice", "hablar", "asesor", "comunicarme",
-             "representante", "conseiller")
+             "representante", "conseiller", "jemand")
 _KEEP = frozenset("that what walk walking tall talks chart cart cat chant contract contacts contacted humane "
                   "parson persona personal agency urgent speck spear sometime somewhere someday agents humans "
                   "agente agenten sprachen stuff stiff".split())

@@ -12,10 +12,12 @@ from __future__ import annotations
 _ART = r"(a|an|some|the|your|ur|one of your|any|someone from your|somebody from your|a member of your|un|une|una)"
 _ADJ = r"(real|actual|live|human|proper|flesh[- ]and[- ]blood|competent|senior|customer service|support|" \
        r"customer support|service|tech(nical)? support|billing|sales|account|fraud|security|claims|returns|legal|" \
-       r"complaints?|escalations?|f\w*ing|damn|goddamn|bloody)"
+       r"complaints?|escalations?|f\w*ing|damn|goddamn|bloody|concerned|relevant|right|appropriate|responsible|correct|" \
+       r"dedicated|assigned|designated|qualified|knowledgeable|available|implementation|onboarding|product|" \
+       r"customer relations|relations|customer success|accounts)"
 _PERSON = (r"(human( being)?s?|persons?|people|agents?|reps?|representatives?|operators?|managers?|supervisors?|"
            r"staff|employees?|associates?|advisors?|advisers?|assistants?|specialists?|consultants?|team members?|"
-           r"colleagues?|technicians?|experts?|member of (your |the )?(staff|team)|support team|service team|team|"
+           r"colleagues?|technicians?|experts?|leads?|departments?|directors?|coordinators?|engineers?|officers?|member of (your |the )?(staff|team)|support team|service team|team|"
            r"customer (service|support|care)|helpdesk|help desk|boss(es)?|superiors?|higher[- ]ups?|folks|guys|bloke|lass|"
            r"(person|one|someone|whoever)( (who'?s|who is|that'?s))? (in charge|responsible)|"
            r"conseill(er|ere)|asesor(a)?|mitarbeiter(in)?|berater(in)?|persona|personne|humano|humain|agente)")
@@ -114,6 +116,11 @@ ENGLISH = (
     rf"responsible)\s+(person|people|team))\b{_NOT_A_PERSON}",
     rf"\bescalat(e|ed|ing)\b[^.!?\n]{{0,30}}\b(to|with)\s+({_ART}\s+)?({_ADJ}\s+)*{_PERSON}\b{_NOT_A_PERSON}",
     r"\bescalate\s+(this|it|my (case|ticket|issue|problem))\b",
+    # help from a person, or the phone: "I need some personal assistance", "I'd prefer to sort this out over the phone"
+    r"\b(need|want|like|prefer|request|appreciate|get|have)\s+(some\s+)?(personal|personalized|personalised|one-on-one|"
+    r"one-to-one|human|in-person)\s+(assistance|help|support|attention)\b|\b(prefer|rather|like|want|happy|easier)\s+"
+    r"(to\s+)?(\w+\s+){0,4}?(over|by|on)\s+the\s+phone\b|\b(hop|jump|get)\s+on\s+(a|the)\s+(quick\s+|short\s+)?"
+    r"(call|zoom|phone|video ?call|teams call)\s+(w|with|wi?th)\s+(me|us)\b",
     rf"(?<!am a )(?<!'m a )(?<!’m a )\b(real|actual|live|flesh[- ]and[- ]blood)\s+(human|person|agent|people|rep|"
     rf"representative|operator|someone|somebody)s?\b{_NOT_A_PERSON}",
     r"\bhuman\s+(support|please|pls|plz|help|assistance|response|reply)\b",
@@ -123,10 +130,11 @@ ENGLISH = (
     rf"\b(is|are)\s+(there\s+)?{_SOMEONE}\s+(else(?!\s+(having|seeing|getting|experiencing|facing|noticing))|there|here|real|human|alive|(who|that)\s+(can|could|will|is able))\b",
     r"\b(is|are)\s+(there\s+)?(a|any)\s+(real\s+|live\s+|actual\s+)?(human|person|people|agent|staff)\s+"
     r"(there|here|available|who|that|i can)\b",
-    r"\bwho\s+(can|could|do|should|shall)\s+i\s+(call|phone|ring|talk to|speak (to|with)|contact|reach|write to|"
+    r"\bwho\s+(can|could|do|should|shall)\s+i\s+((actually|really|even|possibly|then|now)\s+)?(call|phone|ring|talk to|speak (to|with)|contact|reach|write to|"
     r"email|ask)\b",
     r"\b(call|ring|phone)\s+me\s+(back|up|please|asap|as soon as|today|tomorrow|now|on|at)\b",
-    r"\b(request|schedule|book|arrange|want|need|get|like|give me|have|receive)\s+(a\s+|an\s+)?(urgent\s+|quick\s+)?"
+    r"\b(request|schedule|book|arrange|want|need|get|like|give me|have|receive|appreciate|welcome|expect|prefer|love)\s+"
+    r"(a\s+|an\s+)?(urgent\s+|quick\s+)?"
     r"(call[- ]?back|phone call|call from)\b",
     rf"(?<!what )\b(can|could|would|will|please)\s+(you|{_SOMEONE}|an? \w+)\s+(please\s+)?(call|phone|ring)\s+me\b"
     r"(?=\s*(back|up|later|today|tomorrow|tonight|now|asap|soon|please|pls|at|on|about|regarding|when|as soon|"
@@ -176,12 +184,12 @@ ALONE = (
 )
 
 # --- German (matched on folded text: "zurück" -> "zuruck", "möchte"/"moechte" -> "mochte") ------------
-_DE_PERSON = (r"(mensch(en)?|(kunden|service|support|fach|telefon)?(mitarbeiter|berater|betreur)(in|innen|n)?|"
+_DE_PERSON = (r"(mensch(en)?|(kunden|service|support|fach|telefon)?(mitarbeiter|berater|betreuer)(in|innen|n)?|(\w+-)?team|"
               r"kundendienst|kundenservice|kundensupport|kundenbetreuung|kundencenter|support(-?team)?|hotline|"
               r"callcenter|service(-?team|center)?|ansprechpartner(in|innen)?|ansprechperson|sachbearbeiter(in)?|"
               r"person|agent(en|in)?|kolleg(e|en|in)|vorgesetzt(e|en|er|em)|chef(in)?|teamleit(er|erin|ung)|"
               r"techniker(in)?|operator|telefonist(in|en)?|zustandig(e|en|er|em)|\w*abteilung|technik|leute(n)?|"
-              r"fuhrungskraft|geschafts(fuhrung|leitung)|(abteilungs|filial|bereichs)?leit(er|erin|ung)|"
+              r"fuhrungskraft|geschafts(fuhrung|leitung|fuhrer(in)?)|dame|(abteilungs|filial|bereichs)?leit(er|erin|ung)|"
               r"(herrn?|frau|fr\.|hr\.)\s+(dr\.?\s+)?(?!und\b)[a-z]\w+|"
               r"verantwortlich(e|en|er|em)|buchhaltung|vertrieb|beschwerdestelle|(irgend)?jemand(en|em)?)")
 # "mit meinem Chef sprechen" is the writer's own boss: no request.
@@ -194,7 +202,8 @@ _DE_REACH = (r"(sprechen|spreche|reden|rede|telefonieren|chatten|schreiben|konta
              r"erreiche|erreichbar|anrufen|zuruckrufen|besprechen|unterhalten|verbinden|verbinde|verbindet|"
              r"durchstellen|weiterleiten|weiterverbinden|ubergeben|wenden|beschweren|kontakt aufnehmen|"
              r"in kontakt (treten|kommen)|(verbunden|durchgestellt|weitergeleitet|weiterverbunden) (zu )?werden|"
-             r"weiterreden|weitersprechen|weiterchatten|nochmal (sprechen|reden)|klaren|eskalieren)")
+             r"weiterreden|weitersprechen|weiterchatten|nochmal (sprechen|reden)|klaren|eskalieren|durchgehen|abstimmen|"
+             r"(am|per|ans) telefon|telefonisch)")
 _DE_ADMIN = (r"(anlegen|hinzufugen|hinzu|einladen|erstellen|loschen|entfernen|sperren|zuweisen|zuordnen|einrichten|"
              r"freischalten|registrieren|eintragen|andern|bearbeiten|zugang|konto|lizenz|account|rechte|berechtigung|"
              r"export|sehen|anzeigen|verwalten)")
@@ -208,7 +217,8 @@ GERMAN = (
     r"(\w+\s+){0,3}(zu\s+)?(sprechen|erreichen|kontaktieren|anrufen|(am|ans) telefon|an den apparat)\b",
     r"\b(irgend)?jemand(en|em)?\b[^.!?\n]{0,40}?\b(sprechen|reden|telefonieren|anrufen|zuruckrufen|erreichen|"
     r"kontaktieren|verbinden|meld(en|et|ete)|ansehen|anschauen|helfen|(am|ans) telefon)\b",
-    r"\b(erreiche|erreichen|sprechen|reden|kontaktieren|anrufen|brauche?|benotige|suche|will|mochte|hatte gerne?|"
+    r"\b(erreiche|erreichen|sprechen|reden|kontaktieren|anrufen|brauche?|brauchte|brauchen|benotige|benotigen|suche|"
+    r"will|mochte|hatte gerne?|wurde gerne?|"
     r"gib mir|geben sie mir)\b((?!\bnicht\b)[^.!?\n]){0,25}?\b(irgend)?jemand(en|em)?\b(?!\s+(anders|andere))|"
     r"\bbitte\s+((mal|einen|nur|schnell)\s+)*(irgend)?jemand(en)?\s+(vom|von|aus|der|mit|am|zum|ans)\b|"
     r"\bmit wem\b[^.!?\n]{0,30}\b(reden|sprechen|telefonieren|chatten|quatschen)\b",
@@ -217,13 +227,18 @@ GERMAN = (
     rf"schicken sie mir)\s+{_DE_FILL}((einen|eine|ein|nen|ne|an|ihren|euren|den|meinen|mit einem|mit einer|mit dem|"
     rf"mit der)\s+{_DE_ADJ}{_DE_PERSON}|(irgend)?jemand(en)?|menschen)\b(?![-\w])(?![^.!?\n]{{0,30}}\b{_DE_ADMIN})",
     r"\b(ruckruf|zuruckrufen|zuruckzurufen|zuruckgerufen werden)\b(?![-\w])",
+    rf"\bbeschwerde\w*\b[^.!?\n]{{0,30}}\b(bei|an)\s+{_DE_NP}|\b(nummer|telefonnummer|rufnummer|hotline|durchwahl)\s*,?\s*"
+    r"(wo|unter der|die|bei der)\s+(ich|man|wir)\s+(\w+\s+)?(anrufen|jemanden erreichen|durchrufen)\b",
     r"\b(rufen|ruf|ruft)\s+(sie\s+|du\s+|ihr\s+)?mich\s+((?!nicht\b)\w+\s+){0,4}(an|zuruck)\b|\b(kontaktieren sie|"
-    r"kontaktiert|kontaktier)\s+mich\b|\b(melden sie sich|meldet euch|melde dich)\b[^.!?\n]{0,30}\bbei mir\b",
-    rf"\b(mochte|will|hatte gerne?|wunsche|brauche|bitte um|vereinbaren|buchen)\b[^.!?\n]{{0,30}}\b(termin|telefonat|"
-    rf"gesprach|ruckruf)\b[^.!?\n]{{0,20}}?\bmit\s+{_DE_NP}",
+    r"kontaktiert|kontaktier)\s+mich\b|\b(melden sie sich|meldet euch|melde dich|(meldet|melden|melde) sich)\b"
+    r"[^.!?\n]{0,40}\bbei (mir|uns)\b|\bsich\b[^.!?\n]{0,40}?\bbei (mir|uns)\s+(\w+\s+)?(meldet|melden|melde)\b",
+    rf"\b(mochte|will|hatte gerne?|wunsche|brauche|brauchte|bitte um|vereinbaren|buchen|ansetzen|kann ich|konnte ich|"
+    rf"konnen wir|konnten wir|lasst sich|lasst uns)\b[^.!?\n]{{0,30}}\b(termin|telefonat|gesprach|ruckruf|call|videocall|"
+    rf"meeting|beratungsgesprach|beratungstermin|telefontermin|video-?call)\b[^.!?\n]{{0,20}}?\bmit\s+{_DE_NP}",
     r"\b(kann|konnte|konnen|konnten|kannst|konntest|wurde|wurden|soll|sollte|mochte|bitte|darf)\s+mich\b"
     r"[^.!?\n]{0,40}?\b(an|zuruck)rufen\b|\b(mochte|will|wurde gerne?)\s+(\w+\s+){0,3}angerufen werden\b",
-    r"\b(mochte|will|wurde|kann ich)\s+((sie|euch|bei ihnen|bei euch|gerne?|mal|direkt|lieber|telefonisch)\s+){0,3}"
+    r"\b(mochte|will|wurde|kann ich)\s+((sie|euch|bei ihnen|bei euch|gerne?|mal|direkt|lieber|telefonisch|dort|da|dann|"
+    r"jetzt|sofort|bitte|heute|morgen|einfach|selbst)\s+){0,3}"
     r"(anrufen|telefonieren)\b",
     r"\b(echte|richtige|lebende|reale|menschliche)[nrms]?\s+(mensch(en)?|person(en)?|mitarbeiter(in)?|berater(in)?|leute(n)?|"
     r"ansprechpartner(in)?|kolleg(e|en|in)|hilfe|unterstutzung|support|beratung|stimme)\b|\baus fleisch und blut\b",
@@ -232,7 +247,8 @@ GERMAN = (
     r"\b(mensch|mitarbeiter(in)?|(kunden)?berater(in)?|ansprechpartner(in)?|kundendienst|kundenservice|hotline|"
     r"support|vorgesetzte[nr]?|chef|agent)\s*[,!]?\s*(bitte|sofort|jetzt)\b",
     rf"\b(ist|sind)\s+((gerade|jetzt|da|hier|heute|noch|auch|schon|denn|bei (ihnen|euch))\s+)*((ein|eine|einer|der|die)\s+{_DE_ADJ}"
-    rf"{_DE_PERSON}|(irgend)?jemand(\s+(vom|von|aus)\s+(der\s+|dem\s+)?\w+)?)\s+((gerade|jetzt|noch|heute)\s+)?"
+    rf"{_DE_PERSON}|(irgend)?jemand(\s+(vom|von|aus)\s+(der\s+|dem\s+)?\w+)?)\s+((gerade|jetzt|noch|heute|im live-chat|"
+    rf"im chat|am telefon)\s+)*"
     r"(verfugbar|erreichbar|da|hier|frei|online|"
     r"zu sprechen)\b",
     r"\b(kundendienst|kundenservice|support|hotline|service|berater\w*|ansprechpartner\w*)\s+((?!nicht\b)\w+\s+)"
@@ -252,10 +268,12 @@ GERMAN = (
     r"(einen|jemanden)\s+(techniker|monteur|vorbei)\b|\barbeitet\s+((heute|gerade|jetzt|uberhaupt|noch|denn|am \w+)\s+)*"
     r"(irgend)?jemand\b|\bwer\s+ist\s+bei\s+(euch|ihnen)\s+(\w+\s+){0,3}(zustandig|verantwortlich)\b|\b(ist|sind)\s+"
     r"(herrn?|frau)\s+\w+\s+((heute|gerade|jetzt|noch)\s+)*(im haus|im buro|da|erreichbar|zu sprechen|verfugbar)\b",
-    r"\b(welche|wie lautet|gibt es|haben sie|habt ihr|brauche|suche|geben sie mir|gib mir|wo finde ich|was ist)\s+"
+    r"\b(welche|wie lautet|gibt es|haben sie|habt ihr|brauche|suche|geben sie mir|gib mir|wo finde ich|was ist|"
+    r"(konnen|konnten|wurden) sie mir|(kannst|konntest) du mir)\s+"
     r"(\w+\s+){0,2}(telefonnummer|rufnummer|servicenummer|hotline|nummer|"
     r"durchwahl)\b(?!-)[^.!?\n]{0,40}\b(kundendienst|kundenservice|support|service|hotline|anrufen|erreiche|"
-    r"erreichen|sprechen|ihnen|euch|\w*abteilung|zustandig\w*|berater\w*|mitarbeiter\w*)\b",
+    r"erreichen|sprechen|ihnen|euch|\w*abteilung|zustandig\w*|berater\w*|mitarbeiter\w*|vertrieb\w*|\w*team|ihres|"
+    r"ihrer|eures)\b",
     r"\b(telefonnummer|rufnummer|nummer|hotline|durchwahl)\s+(von|vom|des|der|fur den|fur die|zum|zur)\s+(ihnen|"
     r"euch|kundendienst\w*|kundenservice|support\w*|service\w*|hotline|beratung|buchhaltung|\w*abteilung)\b|"
     r"\bunter welcher (telefon)?nummer\b",
@@ -268,7 +286,11 @@ GERMAN = (
     r"\bbitte\s+((an|zu)\s+\w+\s+)?(durchstellen|weiterleiten|weiterverbinden)\b",
     rf"\b(hilfe|unterstutzung|kontaktaufnahme|ruckruf|beratung)\s+(von|durch|vom)\s+{_DE_NP}|\bbitte um\b"
     rf"[^.!?\n]{{0,30}}\b(durch|von|vom|mit)\s+{_DE_NP}",
-    rf"\b(erreiche|erreichen|kontaktiere|kontaktieren|rufe|spreche)\s+(ich|man|wir)\s+(\w+\s+){{0,2}}?{_DE_NP}",
+    rf"\b(erreiche|erreichen|kontaktiere|kontaktieren|rufe|spreche)\s+(ich|man|wir)\s+(\w+\s+){{0,4}}?{_DE_NP}",
+    # "ich hätte gerne mit einer Dame vom Kundendienst gesprochen" (folded "hätte" reads "hatte")
+    r"\b(hatte|wurde)\s+(ich\s+)?(gerne?|lieber)\s+mit\b[^.!?\n]{0,60}?\b(gesprochen|telefoniert)\b",
+    r"\bjemand(en)?\s+(echtes|echten|reales|menschliches|lebendiges)\b|\b(irgend)?jemand(en|em)?\b[^.!?\n]{0,30}?"
+    r"\b(per|uber|via|im|am)\s+(videocall|video-?call|video|telefon|zoom|teams|anruf)\b",
     rf"\b(leiten|leite|leitet|geben|gebt|gib|reichen)\b[^.!?\n]{{0,40}}?\b(an|zu)\s+{_DE_NP}\s+weiter\b|"
     rf"\b(schalten sie|schalte|schaltet)\b[^.!?\n]{{0,20}}?{_DE_NP}\s+(ein|dazu|zu)\b",
     rf"\b(kann|konnte|konnen|konnten|wurde)\s+(mir|uns)\s+((bitte|mal|endlich|vielleicht)\s+)*((ein|eine|einer|ihr|"
@@ -279,55 +301,75 @@ GERMAN = (
 # --- Spanish (folded: "atención" -> "atencion", "pásame" -> "pasame") ----------------------------------
 _ES_HUMAN = (r"(persona|humano|ser humano|agente|asesor(a)?|operador(a)?|representante|ejecutiv[oa]|encargad[oa]|"
              r"supervisor(a)?|responsable|gerente|alguien|especialista|tecnico|interlocutor(a)?|gestor(a)?|jef[ea]|superior|"
-             r"director(a)?|coordinador(a)?|companer[oa])")
+             r"director(a)?|coordinador(a)?|companer[oa]|delegad[oa]|consultor(a)?|vendedor(a)?|ejecutiv[oa] de cuenta)")
 _ES_PERSON = (r"(personas?|seres? humanos?|humanos?|agentes?|asesor(a|es|as)?|operador(a|es|as)?|ejecutiv[oa]s?|"
               r"representantes?|encargad[oa]s?|supervisor(a|es)?|gerente|responsables?|jefe|tecnicos?|especialistas?|"
               r"alguien|(servicio|atencion) (al|a|de) (cliente|clientes|usuario)|ustedes|usted|vosotros|soporte|"
               r"soporte tecnico|servicio tecnico|personal|(su|vuestro) equipo|call ?center|mesa de ayuda|"
-              r"equipo de (soporte|atencion|ventas|cobranza|facturacion)|(area|departamento) de \w+|interlocutor(a|es)?|"
+              r"equipo (de|del) \w+|(area|departamento) (de|del) \w+|interlocutor(a|es)?|delegad[oa]s?|consultor(a|es)?|"
               r"gestor(a|es)?|jefa|director(a)?|superior(es)?|(algun|un)[oa]s? de (ustedes|vosotros|su equipo|sus \w+)|"
-              r"(senor|senora|senorita|sr|sra|srta|don|dona)\.?\s+\w+|quien (este|sea|tenga|lleve|pueda|sepa|mande))")
+              r"(senor|senora|senorita|sr|sra|srta|don|dona)\.?\s+\w+|quien(es)? (\w+\s+)?(este|esten|sea|tenga|lleve|pueda|sepa|"
+              r"mande|corresponda|competa|maneje|se encargue|se ocupe|vea|resuelva|decida|atienda|conozca))")
 _ES_DET = (r"((?!mi (jefe|supervisor|gerente|equipo|encargad|contador))(un|una|el|la|los|las|al|su|sus|tu|mi|algun|"
            r"alguna|otro|otra|ese|esa)\s+)")
 _ES_NOT = r"(?!\s+(de\s+(viajes|seguros|bienes|contacto)|legal(es)?|inmobiliari[oa]|asignad[oa]s?))"
 _ES_NP = rf"({_ES_DET}(\w+\s+)?)?{_ES_PERSON}\b{_ES_NOT}"
-_ES_REACH = (r"(hablar|conversar|chatear|charlar|comunicar(me|nos|se)?|comuni(que|quen|ca|can|cas)(me|nos)?|"
-             r"comunico|hablo|contactar(me|nos|lo|la)?|contacto|ponerme en contacto|poner(me|nos)?|pon(ga|gan)?me|"
-             r"llamar|pas(ar|as|an|en)(me|nos)?|pas(a|e)(me|nos)|pasadme|pasenme|transferir(me|nos)?|"
-             r"transfier(a|an|e|en)(me|nos)?|derivar(me|nos)?|deriv(a|an|e|en)(me|nos)?|conectar(me|nos)?|"
-             r"conect(a|an|e|en)(me|nos)?|atender(me|nos)?|atiendan?|escalar(lo)?|ser atendid[oa]|escribir(le|les)?|"
-             r"seguir (hablando|con))")
+# Verbs of reaching and being put through, in the forms a request takes: infinitive, present (tú, vosotros,
+# ustedes), subjunctive, imperfect subjunctive, conditional and imperative, with "me/nos/le" attached
+# ("transfiriera", "pasáis", "derívenme", "comunicaríamos"). Past forms ("hablé", "habló") are left out:
+# folded they read like requests ("hable", "hablo").
+_ES_CLITIC = r"(me|nos|le|les|lo|la|se)?"
+_ES_AR = r"(ar|as|a|ais|an|es|eis|en|ara|aras|aran|ase|asen|aria|arias|arian|ariamos|ariais|ad|ando)"
+_ES_ER = r"(er|ir|es|e|eis|is|en|a|as|an|ais|iera|ieras|ieran|iese|iesen|eria|erian|iria|irian|ed|id|iendo)"
+_ES_REACH = (r"(hablar|conversar|chatear|charlar|comunico|hablo|contacto|ponerme en contacto|llamar|"
+             rf"(comunic|comuniqu|contact|pas|deriv|conect|escal|redireccion|canaliz|canalic|llev){_ES_AR}{_ES_CLITIC}|"
+             rf"(transfer|transfier|transfir|atiend|atend|redirig|redirij|remit|pon|pong){_ES_ER}{_ES_CLITIC}|"
+             r"(comuniqu|contact|pas|deriv|conect|escal)e(me|nos)|(?<=que me )(comuniqu|pas|conect|deriv)en?|poner(me|nos)?|pusier(a|an)(me|nos)?|pasadme|"
+             r"pasenme|ser atendid[oa]|escribir(le|les)?|seguir (hablando|con))")
+_ES_WANT = (r"(quiero|queremos|quisiera|quisieramos|querria|querriamos|necesito|necesitamos|necesitaria|"
+            r"necesitariamos|ocupo|ocupamos|ocupaba|ocuparia|deseo|deseamos|desearia|exijo|exigimos|prefiero|"
+            r"preferimos|preferiria|solicito|solicitamos|solicitaria|pido|pedimos|pediria|requiero|requerimos|"
+            r"requeriria|(me|nos) gustaria|(te|le|les) agradeceria|agradeceria|agradeceriamos|busco|buscamos|dame|deme|"
+            r"denme|dadme|consigueme|consiganme|me urge|urge|me hace falta|hace falta|me haria falta)")
 _ES_FILL = (r"((hablar|conversar|chatear|ser|atendid[oa]|por|con|que|me|atienda|contactar|tener|conseguir|ahora|ya|"
             r"favor|directamente|realmente)\s+)")
 SPANISH = (
     rf"\b{_ES_REACH}\b(\s+[^\s.!?]+){{0,3}}?\s+(con|a|al|hacia|por|ante)\s+{_ES_NP}",
-    rf"\b(reclamacion|queja|reclamo|denuncia)\b[^.!?\n]{{0,20}}\b(ante|con|a)\s+{_ES_NP}|\b(quiero|quisiera|necesito|"
-    rf"pedir|solicitar|solicito|agendar|programar|reservar|hacer|tener|concertar|se puede|puedo|me gustaria|podemos)"
-    rf"\b[^.!?\n]{{0,20}}\b(cita|reunion|llamada|videollamada|entrevista|videoconferencia|turno)\s+(telefonica\s+)?"
-    rf"(con|de)\s+{_ES_NP}",
+    rf"\b(reclamacion|queja|reclamo|denuncia)\b[^.!?\n]{{0,20}}\b(ante|con|a)\s+{_ES_NP}",
+    # a call, a meeting or "comunicación" with someone: "solicito comunicación con un asesor comercial"
+    rf"\b({_ES_WANT}|pedir|solicitar|agendar|agendo|programar|reservar|hacer|tener|concertar|coordinar|se puede|puedo|"
+    rf"podria|podemos)\b[^.!?\n]{{0,20}}\b(cita|reunion|llamada|videollamada|entrevista|videoconferencia|turno|"
+    rf"comunicacion|contacto|conversacion|charla|sesion|asesoria|atencion)\s+((telefonica|directa?|personal|"
+    rf"presencial|virtual|por (telefono|whatsapp|video))\s+)?(con|de|por parte de)\s+{_ES_NP}",
     r"\b(puedo|podria|se puede|quiero|quisiera|me gustaria)\s+(ir|pasar|acudir|presentarme|visitar(los|les)?)\b"
     r"[^.!?\n]{0,30}\b(oficinas?|sucursal|tienda|local|sede|en persona|personalmente)\b|\balguien\s+(de|del|en)\s+"
     r"(\w+\s+){1,2}?(trabaja|trabajando|disponible|conectado|en linea|atendiendo|de guardia)\b|\balguien\s+(ahi|alli|"
-    r"aqui|disponible|conectado|en linea|despierto|de guardia|atendiendo)\b|\b(mand|envi)(ar|en|e|a)(me|nos)?\s+"
-    r"(a\s+)?(un|una|algun)\s+(tecnico|especialista)\b|\bcon\s+\w+\s*,?\s*(por favor|porfa)?\s*,?\s*(el|la|quien)\s+"
-    r"(que\s+)?me\s+(ayudo|atendio|llamo|escribio|contesto|asesoro)\b",
+    rf"aqui|disponible|conectado|en linea|despierto|de guardia|atendiendo)\b|\b(mand|envi)(ar|en|e|a|ad)(me|nos)?\s+"
+    rf"(a\s+)?(alguien|(un|una|algun|alguna)\s+{_ES_HUMAN})\b|\bcon\s+\w+\s*,?\s*(por favor|porfa)?\s*,?\s*"
+    r"(el|la|quien)\s+(que\s+)?me\s+(ayudo|atendio|llamo|escribio|contesto|asesoro)\b",
     rf"\b(directamente|personalmente|en persona|en vivo)\s+con\s+{_ES_NP}|\b(revisar|ver|mirar|atender)\b[^.!?\n]{{0,20}}"
-    r"\buno de (ustedes|vosotros)\b|\b(hablar|comunicarme|conversar)\s+con\s+(el|ella|ellos|ellas)\s*([.!?]|$)|"
+    r"\buno de (ustedes|vosotros)\b|\b(hablar|comunicarme|conversar|contactar)\s+con\s+(el|ella|ellos|ellas)\s*"
+    r"([.!?,]|$|hoy|ahora|ya|manana|directamente|personalmente|por (telefono|whatsapp)|cuanto antes|lo antes|urgente)|"
     r"\b(chat|chatear|hablar)\s+en\s+(vivo|directo)\s+con\s+(personas|gente|humanos|alguien|un|una)\b|\bdisponibles?\s+"
     r"(algun|alguna|alguien)\b|\bo quien sea\b|\bpero (una persona|un humano|alguien)\b",
-    r"\bme\s+(comunica|comunican|comunicas|pasa|pasan|pasas|transfiere|transfieren|conecta|conectan|pone|ponen|"
-    r"deriva|derivan|((puede|pueden|podria|podrian|podes|podrias|puedes)\s+(pasar|comunicar|transferir|conectar|"
-    r"poner|derivar)))\s+(con|a|al)\b",
-    rf"\b(quiero|quisiera|necesito|deseo|exijo|prefiero|solicito|pido|requiero|me gustaria|busco|dame|deme|denme|"
-    rf"consigueme|me urge|urge)\s+{_ES_FILL}{{0,3}}((con|a)\s+)?({_ES_DET}(\w+\s+)?)?{_ES_HUMAN}\b{_ES_NOT}",
-    r"\b(llamenme|llameme|llamame|llamarme|contactenme|contacteme|contactame|contactarme|(devolver|devuelvan|devuelva)"
-    r"(me)? la llamada|devuelvanme la llamada)\b",
+    # "me pasa a menudo" is no request: after "a" a person must follow
+    rf"(?<!\bno )\bme\s+((comunic|pas|conect|deriv){_ES_AR}|(transfier|transfir|pon){_ES_ER}|((puede|pueden|podria|podrian|"
+    rf"podes|podrias|puedes|podeis|podriais)\s+(pasar|comunicar|transferir|conectar|poner|derivar)))\s+(con\b(?!\s+nadie)|al\b|"
+    rf"a\s+{_ES_NP})",
+    rf"\b{_ES_WANT}\s+{_ES_FILL}{{0,3}}((con|a)\s+)?({_ES_DET}(\w+\s+)?)?{_ES_HUMAN}\b{_ES_NOT}",
+    r"\b(llamenme|llameme|llamame|llamarme|contactenme|contacteme|contactame|contactarme|(devolver|devuelv(a|an|e|en|as|es))"
+    r"(me|nos)? la llamada|devuelvanme la llamada)\b",
     r"\bme\s+(pueden|puede|podrian|podria|podes|podrias|puedes|pueda|puedan)\s+((alguien|ustedes|usted|por favor|hoy|"
     r"manana)\s+)*(llamar|contactar|atender|marcar|telefonear|devolver la llamada|escribir)\b",
     r"\bque\s+me\s+(llamen|llame|llamara|llamaran|contacten|contacte|contactara|contactaran|contactase|atienda|"
     r"atiendan|devuelvan|devuelva|marquen|telefoneen)\b",
-    rf"\b(alguien|{_ES_DET}(\w+\s+)?{_ES_HUMAN})\b[^.!?\n]{{0,25}}?\bme\s+(contacte|contacten|contactara|llame|llamen|"
-    r"llamara|atienda|devuelva|marque|(puede|podria|pueden|podrian)\s+(ayudar|atender|llamar|contactar|devolver))\b",
+    # "que un responsable se ponga en contacto conmigo", "¿podría alguien comunicarse conmigo?"
+    r"\b(ponga|pongan|ponerse|pongase|pusiera|pusieran|pusiese|comunique|comuniquen|comunicarse|comunicara|"
+    r"comunicaran|contacte|contacten|contactarse|contactara|contactaran|hable|hablen|hablara|hablaran|llame|llamen)\s+"
+    r"(en contacto\s+)?conmigo\b",
+    rf"\b(alguien|{_ES_DET}(\w+\s+)?{_ES_HUMAN})\b[^.!?\n]{{0,25}}?\b(me|lo|la|le|les|nos)\s+(contacte|contacten|"
+    r"contactara|llame|llamen|llamara|atienda|devuelva|marque|(puede|podria|pueden|podrian)\s+(ayudar|atender|llamar|"
+    r"contactar|devolver|echar una mano))\b",
     rf"\b(atenderme|atendernos|llamarme|contactarme|ayudarme)\s+(\w+\s+)?({_ES_DET}(\w+\s+)?)?{_ES_HUMAN}\b{_ES_NOT}",
     rf"\b(algun|alguna|hay|un|una)\s+{_ES_HUMAN}(e?s)?\s+disponibles?\b",
     r"\b(persona|humano|agente|asesor|ser humano|alguien|gente)\s+(real|reales|de verdad|humano|humana|"
@@ -336,13 +378,16 @@ SPANISH = (
     rf"{_ES_HUMAN}|{_ES_HUMAN}e?s? disponibles?)\b{_ES_NOT}",
     r"\b(puede|podria|podra|pueda)\s+alguien\s+(ayudarme|atenderme|llamarme|contactarme|revisar|ver|mirar|"
     r"explicarme|responderme|ayudar)\b|\balguien\s+(me\s+)?(puede|podria)\s+(ayudar|atender|revisar|explicar)",
-    r"\b(con quien|a quien)\s+(\w+\s+)?(puedo|podria|pueda|debo|tengo que|hay que|se puede)\s+(\w+\s+)?(hablar|"
-    r"comunicarme|comunicar|contactar|llamar|escribir|dirigirme|acudir)\b",
+    r"\b(con quien|a quien(es)?)\s+(\w+\s+)?(puedo|podria|pueda|debo|tengo que|hay que|se puede)\s+(\w+\s+)?(hablar|"
+    r"comunicarme|comunicar|contactar|llamar|escribir|dirigirme|acudir)\b|\b(con quien|a quien(es)?)\s+((le|les|me)\s+)?"
+    r"(hablo|escribo|llamo|contacto|acudo|me dirijo|me comunico|recurro|reclamo)\b",
     r"\b(cual|que|tienen|hay|dame|deme|necesito|busco|donde|me (da|das|pasa|pasas|puede dar)|existe)\b[^.!?\n]{0,25}"
     r"\b(numero|telefono|linea|whatsapp)\b[^.!?\n]{0,30}?\b(atencion al cliente|servicio al cliente|soporte|"
     r"servicio tecnico|atencion a clientes|call ?center|mesa de ayuda|para (llamar|hablar|comunicarme|contactar)|"
-    r"a (que|cual) (numero )?(llamo|llamar))\b|\ba que numero\s+(\w+\s+){0,2}(llamo|llamar|marco|marcar)\b|"
-    r"\b(linea|numero|telefono) direct[oa]\b",
+    r"a (que|cual) (numero )?(llamo|llamar)|(donde|en (el|la) que|por (el|la) que|para que)\s+(me\s+)?(atienda|"
+    r"atiendan|contesten|conteste|responda|respondan|pueda hablar|pueda comunicarme|hable con))\b|"
+    r"\ba que numero\s+(\w+\s+){0,2}(llamo|llamar|marco|marcar)\b|\b(linea|numero|telefono) direct[oa]\b|"
+    rf"\b(contacto|numero|telefono|whatsapp|correo|datos de contacto)\s+(directo\s+|personal\s+)?(de|del)\s+{_ES_NP}",
     rf"(?<!horario de )(?<!horarios de )\b(ayuda|atencion|asistencia|apoyo|soporte)\s+(personalizad[oa]|humana|"
     rf"telefonic[oa]|por telefono|presencial|de (un|una|alguien|algun|alguna)\b\s*(\w+\s+)?"
     rf"({_ES_HUMAN}|ser humano)|por parte de)\b",
@@ -375,7 +420,7 @@ _FR_REACH = (r"(parl(er|e|ez)|discuter|echanger|chatter|converser|jaser|entreten
 _FR_FILL = (r"((parler|discuter|echanger|avoir|etre|mis|mise|en|relation|contact|avec|a|de|d'|que|qu'|joindre|contacter|"
             r"vraiment|juste|seulement|plutot|directement|maintenant|tout de suite)\s*)")
 FRENCH = (
-    rf"\b{_FR_REACH}\b(\s+[^\s.!?]+){{0,3}}?\s+((a|avec|par|vers)\s+)?{_FR_NP}",
+    rf"\b{_FR_REACH}\b(\s+[^\s.!?]+){{0,3}}?\s+((a|avec|par|vers)\s+|aupres\s+(de\s+|d'|du\s+|des\s+))?{_FR_NP}",
     rf"\bavoir\s+({_FR_SOMEONE}|{_FR_NP}\s+(au (telephone|bout du fil|tel)|en ligne|humain))",
     rf"\b({_FR_NP}|quelqu'?\s?un)\b[^.!?\n]{{0,25}}?\b(peut|pourrait|pourra|puisse|pourriez|pouvez|doit|va|devrait)"
     r"(-t)?(-il|-elle|-on)?\s+(me\s+|m'|nous\s+)(contacter|rappeler|appeler|joindre|repondre|aider|telephoner|"
@@ -386,15 +431,15 @@ FRENCH = (
     rf"sollicite|(il )?me faut|(il )?nous faut|besoin d'|besoin de)\s*{_FR_FILL}{{0,3}}(({_FR_DET})(vraie?\s+)?{_FR_HUMAN}|quelqu'?\s?un)\b"
     r"(?!\s+(de voyage|immobilier|d'assurance))",
     r"\b(rappelez[- ]moi|rappelle[- ]moi|rappelez[- ]nous|recontactez[- ]moi|appelez[- ]moi|contactez[- ]moi|"
-    r"me\s+(re)?contacter|m'appeler|me\s+telephoner|(etre|soit|sois)\s+(re)?(rappele|contacte|appele)e?s?|"
-    r"qu'on me (rappelle|contacte|appelle)|me\s+rappeler|me\s+rappelle)\b(?!\s+(mon|ma|mes|votre|vos|comment|quel|"
+    r"me\s+(re)?contacter|m'appeler|me\s+telephoner|me joindre(?!\s+(a|au|aux)\b)|(etre|soit|sois)\s+(re)?(rappele|"
+    r"contacte|appele)e?s?|qu'(on|il|elle|un \w+|une \w+|quelqu'?\s?un) me (rappelle|recontacte|contacte|appelle|joigne)|me\s+rappeler|me\s+rappelle)\b(?!\s+(mon|ma|mes|votre|vos|comment|quel|"
     r"quelle|quels|quelles|ce que|de |d'|que |qu'|pourquoi|la procedure|les etapes|le mot|le code|le lien|le nom|"
     r"l'adresse|le montant|la date))",
     r"\b(me faire|faites[- ]moi) (rappeler|contacter)\b|\b(rendez-vous|rdv|entretien|visio(conference)?|appel video|"
-    r"appel)\s+(telephonique\s+)?avec\s+(un|une|quelqu'?\s?un|le|la|votre)\b|\b(un|le)\s+rappel\s+(telephonique|"
+    r"appel|echange|conversation|discussion)\s+(telephonique\s+)?avec\s+(un|une|quelqu'?\s?un|le|la|votre)\b|\b(un|le)\s+rappel\s+(telephonique|"
     r"par telephone)|\b(demande|souhaite|voudrais|veux|aimerais|besoin d')\s+un\s+rappel\b(?!\s+(de|d'|du|des|"
     r"pour le|automatique))",
-    r"\b(me|m'|moi|nous)\b[^.!?\n]{0,25}\ben (relation|contact|communication) avec\b|\b(etre|soit)\s+mise?s?\s+en "
+    r"\b(me|m'|moi|nous)\b[^.!?\n]{0,25}\ben (relation|contact|communication) avec\b|\b(etre|soit)\s+(mise?s?\s+)?en "
     r"(relation|contact|communication)\b|\bentrer en (contact|relation) avec\b",
     r"\b(une?\s+vraie?\s+(personne|humain|service client|conseill\w*|interlocut\w*|support|agent|equipe)|un\s+etre\s+humain|"
     r"(de|des)\s+vrai(e)?s\s+(gens|personnes|humains|conseill\w*)|chat en direct avec|personne\s+(reelle|physique|humaine)|en chair et en os|"
@@ -426,4 +471,13 @@ FRENCH = (
     r"appeler|joindre|ecrire)\b|\bqui (contacter|appeler|joindre)\b",
     r"\b(conseill(er|ere)|agent|humain|operat(eur|rice)|service client|responsable|superviseur|quelqu'?\s?un|"
     r"technicien)\s*,?\s*(s'il vous plait|s'il te plait|svp|stp|maintenant|vite|rapidement)",
+    # "J'aimerais lui parler", "Pourriez-vous l'appeler ?", "un rappel dans la journée serait apprécié"
+    r"\b(aimerais|voudrais|veux|souhaite|souhaiterais|puis-je|peux|pourrais|pourrais-je|dois|faut)\s+(lui|leur)\s+"
+    r"(parler|telephoner|ecrire|expliquer)\b|\b(pouvez|pourriez|peux|pourrais)[- ](vous|tu)\s+(l'|le\s+|la\s+|les\s+)"
+    r"(appeler|rappeler|contacter|joindre|recontacter)\b|\b(pouvez|pourriez|peux|pourrais)[- ](vous|tu)\s+lui\s+"
+    r"telephoner\b|\b(un|le|votre)\s+rappel\b(?!\s+(de|d'|du|des|automatique))[^.!?\n]{0,40}\b(serait|svp|apprecie|"
+    r"souhaite|demande|merci|possible|bienvenu)",
+    rf"\b(veux|voudrais|souhaite|souhaiterais|aimerais|besoin|faut|sollicite|demande|requiers|cherche|exige)\b"
+    rf"[^.!?\n]{{0,20}}\b(aide|assistance|soutien|intervention|accompagnement|avis|conseils?)\s+(d'|de|du|des)\s*"
+    rf"(un\s+|une\s+|vos\s+|votre\s+|l')?(vrai\w*\s+)?({_FR_HUMAN}|specialiste|expert)",
 )

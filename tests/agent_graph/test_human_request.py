@@ -24,6 +24,7 @@ from tests.agent_graph.conftest import ai_outbox, say
 PHRASINGS = Path(__file__).resolve().parent / "human_request_phrasings.csv"
 MULTILINGUAL = Path(__file__).resolve().parent / "human_request_phrasings_multilingual.csv"
 ROUND4 = Path(__file__).resolve().parent / "human_request_phrasings_round4.csv"
+ROUND5 = Path(__file__).resolve().parent / "human_request_phrasings_round5.csv"
 
 ASKS = [
     ("en", "could somebody on your side give me a ring?"),
@@ -135,6 +136,20 @@ def test_round_four_implicit_asks_channel_switches_and_dialects_are_caught() -> 
     for language, n in asked_n.items():
         assert 1 - len(missed.get(language, [])) / n >= 0.95, (language, missed[language])
     assert len(alarms) <= 4, alarms  # at most ~3 % of the 120 look-alikes
+
+
+def test_round_five_regional_voices_formal_letters_and_sms_speak_are_caught() -> None:
+    # Mexican/Argentine/Chilean/Colombian/Spain Spanish, Swiss/Austrian German, Québec/Belgian/African French,
+    # Indian/UK/AU English; verb forms in every person and mood ("transfiriera", "pasáis", "derívenme"), "un
+    # responsable se ponga en contacto conmigo", "ich hätte gerne mit ... gesprochen". Its 30 % check split
+    # (random.Random(13), per language and label), scored once before the last fixes: recall en 12/14, de 11/14,
+    # es 23/27, fr 11/14 (the previous detector: 11, 11, 23, 11), 0 of 33 look-alikes. Measured now on the whole
+    # file: recall 1.00 in en/de/fr, 0.99 in es (missed: "...que me la reciba personalmente alguien de la
+    # empresa"), 0 of 115 look-alikes fire.
+    asked_n, missed, alarms = score_table(ROUND5)
+    for language, n in asked_n.items():
+        assert 1 - len(missed.get(language, [])) / n >= 0.95, (language, missed[language])
+    assert len(alarms) <= 4, alarms  # at most ~3 % of the 115 look-alikes
 
 
 def test_every_row_of_our_phrasings_table_is_judged_right() -> None:

@@ -21,7 +21,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.load import echo_server_main, free_port, source_ip, start_gateway, stop_process, wait_http
+from bench.load_processes import (
+    echo_server_main,
+    free_port,
+    source_ip,
+    start_gateway,
+    stop_process,
+    wait_http,
+)
 
 PER_ADDRESS = 40  # below the chat's default 50 connections per address
 CONNECT_SECONDS = 120.0

@@ -17,6 +17,8 @@ dialect ("is do wer erreichbar?", "chönnt mi öpper aalüte") are written out b
 vocabulary and patterns per language live in :mod:`agent_graph.human_request_lexicon`. An embedding head
 (logistic regression on MiniLM vectors) was tried and left out: it caught nothing the patterns missed,
 while look-alikes such as "Can my colleague see my conversations?" scored 0.94 (BENCHMARKS.md, decide).
+What the patterns miss goes to a character n-gram model (:mod:`agent_graph.human_request_model`) whose
+threshold no look-alike of our tables reaches; it is silenced wherever the patterns' guards would decline.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import unicodedata
 from functools import lru_cache
 
 from agent_graph.human_request_lexicon import ALONE, ENGLISH, FRENCH, GERMAN, NO_BOT, SPANISH
+from agent_graph.human_request_model import model_fires
 
 PATTERNS: dict[str, re.Pattern[str]] = {
     name: re.compile("|".join(f"(?:{p})" for p in group), re.IGNORECASE)
@@ -164,13 +167,44 @@ def _fold_char(c: str) -> str:
 HEAD_CHARS, TAIL_CHARS = 3000, 1000
 
 
+# The n-gram model (:mod:`agent_graph.human_request_model`) only speaks when the patterns found nothing, and
+# never where they would have declined: not when a pattern matched and its guard dropped it, not about the
+# tenant's own product, and not when the whole text says no need, tells of the past, is about the writer's
+# customers (``_DECLINED``) or negates wanting, needing or being called ("I don't want to talk to anyone",
+# "ich möchte mit niemandem sprechen", "no quiero que nadie me llame", "je ne veux parler à personne").
+_NEGATION = re.compile("|".join(f"(?:{p})" for p in (
+    r"\b(don'?t|do not|doesn'?t|does not|didn'?t|did not|never|not)\s+(really\s+|even\s+|ever\s+)?(want|need|wish|"
+    r"care|require|have to)\b|\b(no ?one|nobody|noone)\s+(should|needs? to|has to|must)\b|\bdo not (call|contact)\b|"
+    r"\bdon'?t (call|contact|phone|ring)\b",
+    r"\b(will|wollen|mochte|mochten|brauche|brauchen|muss|mussen|wunsche|wunschen)\b[^.!?\n]{0,30}?\b(nicht|kein\w*|"
+    r"niemand\w*)\b|\bnicht\s+(\w+\s+)?(anrufen|zuruckrufen|kontaktieren|melden)\b",
+    r"\bno\s+(\w+\s+){0,2}?(quiero|queremos|deseo|necesito|necesitamos|quisiera|hace falta|requiero|llamen|llame|"
+    r"contacten|contacte)\b",
+    r"\bne\s+(\w+\s+|m'|nous\s+)?(veux|voulons|voudrais|souhaite|souhaitons|desire|rappelez|contactez|appelez)\b|\b(n'ai|n'avons|"
+    r"ai|avons)\s+(pas|plus|aucun\w*)\s+(\w+\s+)?besoin\b",
+)))
+
+
+# ... unless what is refused is the bot or its articles ("no quiero leer más artículos, quiero que alguien lea
+# mi caso"): refusing the bot is never dropped.
+_REFUSED_BOT = re.compile(r"\b(bot|robot|roboter|chatbot|maquina|machine|maschine|ki|ia|ai|faq|articles?|artikel\w*|"
+                          r"articulos?|formularios?|formulaires?|automat\w*|automatic\w*|automatique\w*)s?\b")
+
+
+def _model_declined(folded: str) -> bool:
+    if _DECLINED.search(folded) or _OWN_PRODUCT.search(folded):
+        return True
+    return _NEGATION.search(folded) is not None and _REFUSED_BOT.search(folded) is None
+
+
 def asks_for_person(text: str) -> str | None:
-    """The (folded) phrase that asks for a person, else None."""
+    """The (folded) phrase that asks for a person, else the n-gram model's ``"model:0.9991"``, else None."""
     if len(text) > HEAD_CHARS + TAIL_CHARS:
         text = f"{text[:HEAD_CHARS]}\n{text[-TAIL_CHARS:]}"
     folded = "".join(map(_fold_char, text))
     typos = re.sub(r"[a-z0-9]+", lambda m: _respell(m.group(0)), folded)
     own_product = _OWN_PRODUCT.search(folded) is not None
+    guarded = own_product
     for variant in dict.fromkeys((folded, typos)):
         german = _german(variant)
         for name, pattern in PATTERNS.items():
@@ -178,6 +212,10 @@ def asks_for_person(text: str) -> str | None:
                 continue
             subject = german if name == "de" else variant
             for m in pattern.finditer(subject):
-                if m.group(0).strip() and (name in _UNGUARDED or not _declined(subject, m, name == "en")):
-                    return m.group(0).strip()
-    return None
+                if m.group(0).strip():
+                    if name in _UNGUARDED or not _declined(subject, m, name == "en"):
+                        return m.group(0).strip()
+                    guarded = True
+    if guarded or _model_declined(folded):
+        return None
+    return model_fires(text)

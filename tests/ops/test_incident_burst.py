@@ -15,13 +15,10 @@ from gateway.ingest import ingest
 from gateway.ops.incidents import IncidentDetector
 from store.tenants import Tenant
 from tests import factories as f
+from tests.ops.test_incidents import REPORTS as FIRST_REPORTS
 
 REPORTS = [
-    "The checkout page shows error 502 when I try to pay for my order",
-    "I get a 502 error on the checkout page when I try to pay",
-    "Checkout fails with error 502 when paying for my order",
-    "Error 502 on the checkout page, I can't pay for my order",
-    "When I try to pay at checkout I see a 502 error",
+    *FIRST_REPORTS,
     "Paying for my order at checkout gives me error 502",
     "Checkout page error 502, payment for my order won't go through",
     "I see a 502 error at the checkout when paying for the order",

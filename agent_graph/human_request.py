@@ -192,7 +192,8 @@ _REFUSED_BOT = re.compile(r"\b(bot|robot|roboter|chatbot|maquina|machine|maschin
 
 
 def _model_declined(folded: str) -> bool:
-    if _DECLINED.search(folded) or _OWN_PRODUCT.search(folded):
+    """The whole-text guard for the model (the caller has already ruled out the tenant's own product)."""
+    if _DECLINED.search(folded):
         return True
     return _NEGATION.search(folded) is not None and _REFUSED_BOT.search(folded) is None
 

@@ -43,7 +43,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.load_clients import QUESTIONS, run_clients
-from bench.load_processes import echo_server_main, free_port, profiler, start_gateway, stop_process, wait_http
+from bench.load_processes import (
+    cpu_seconds,
+    echo_server_main,
+    free_port,
+    postmaster_pid,
+    profiler,
+    start_gateway,
+    stop_process,
+    wait_http,
+)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -147,6 +156,7 @@ def run(clients: int, messages: int, reply_wait: float, profile: Path | None = N
     procs: list[subprocess.Popen[bytes]] = []
     echo: Any = None
     audit: dict[str, Any] = {}
+    cpu: dict[str, tuple[float, float]] = {}
     try:
         ingest_slug, reply_slug = asyncio.run(_prepare(dsn))
         port = free_port()
@@ -155,7 +165,10 @@ def run(clients: int, messages: int, reply_wait: float, profile: Path | None = N
         procs.append(gw)
         url = f"http://127.0.0.1:{port}"
         spies = [profiler(gw, profile and profile / "ingest.txt")]
+        postmaster = postmaster_pid(tmp / "pg")
+        before = cpu_seconds(gw.pid), cpu_seconds(postmaster)
         ingest_results = run_clients("ingest", url, ingest_slug, clients, messages)
+        cpu["ingest"] = cpu_seconds(gw.pid) - before[0], cpu_seconds(postmaster) - before[1]
         stop_process(gw)
 
         echo_port = free_port()
@@ -171,8 +184,10 @@ def run(clients: int, messages: int, reply_wait: float, profile: Path | None = N
         procs.append(gw)
         warm = run_clients("reply", url, reply_slug, 1, 1, within=120)  # model load, not counted
         spies.append(profiler(gw, profile and profile / "reply.txt"))
+        before = cpu_seconds(gw.pid), cpu_seconds(postmaster)
         reply_results = run_clients("reply", url, reply_slug, clients, messages, within=reply_wait,
                                     timeout=120 + clients * messages * reply_wait)
+        cpu["reply"] = cpu_seconds(gw.pid) - before[0], cpu_seconds(postmaster) - before[1]
         stop_process(gw)
         audit = asyncio.run(_audit(dsn, ingest_slug, reply_slug))
 
@@ -232,6 +247,9 @@ def run(clients: int, messages: int, reply_wait: float, profile: Path | None = N
                       "rate_limited_retries": sum(r.get("rate_limited", 0) for r in ok_reply)},
             "client_errors": [r["error"] for r in [*ingest_results, *echo_results, *reply_results] if "error" in r][:5],
             "warmup_answered": sum(int(r.get("answered", 0)) for r in warm),
+            # CPU per message over the whole phase (its connects included): steadier than a rate on a shared box.
+            "cpu_ms_per_message": {phase: {"gateway": round(g / sent * 1000, 2), "postgres": round(p / sent * 1000, 2)}
+                                   for phase, (g, p) in cpu.items()},
             "parked_ingest_agent_jobs": parked, "cpus": os.cpu_count(),
             "load_avg_after": [round(x, 2) for x in os.getloadavg()],
         },

@@ -43,8 +43,11 @@ def source_ip(index: int) -> str:
 
 
 def echo_server_main(port: int) -> None:
-    """A bare python-socketio aiohttp server: ``/chat`` ``message`` → an ack, nothing stored."""
+    """A bare python-socketio aiohttp server: ``/chat`` ``message`` → an ack, nothing stored.
+
+    It runs on uvloop like ``switchboard serve`` does, so the ratio compares our work, not event loops."""
     import socketio
+    import uvloop
     from aiohttp import web
 
     sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
@@ -63,7 +66,34 @@ def echo_server_main(port: int) -> None:
         return {"ok": True, "message_id": counter["n"], "seq": counter["n"], "conversation_id": 1,
                 "duplicate": False}
 
-    web.run_app(app, host="127.0.0.1", port=port, print=None, handle_signals=True)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, handle_signals=True, loop=uvloop.new_event_loop())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, its reaped children and its live children (Linux ``/proc``).
+
+    The per-message cost of the gateway and of PostgreSQL (the postmaster and its backends) is steadier
+    than a rate on a shared machine: it does not move when another job takes a core."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def fields(p: int) -> list[str] | None:
+        try:
+            return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+
+    own = fields(pid)
+    if own is None:
+        return 0.0
+    total = sum(int(x) for x in own[11:15])  # utime stime cutime cstime
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (f := fields(int(entry.name))) is not None and int(f[1]) == pid:
+            total += int(f[11]) + int(f[12])
+    return total / tick
+
+
+def postmaster_pid(data_dir: Path) -> int:
+    return int((data_dir / "postmaster.pid").read_text().split()[0])
 
 
 def start_gateway(tmp: Path, dsn: str, port: int, secret: str, workers: bool, name: str) -> subprocess.Popen[bytes]:

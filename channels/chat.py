@@ -33,11 +33,14 @@ from channels.rate_limit import TokenBuckets
 from store import attachments, conversations, customers, tenants
 from store.models import (
     UNSTORABLE,
+    AuthorKind,
     Channel,
     ClaimSource,
+    Direction,
     IdentityClaim,
     IdentityKind,
     InboundMessage,
+    IngestResult,
     ThreadHint,
 )
 from store.outbox import Delivery, PermanentDeliveryError
@@ -158,6 +161,17 @@ def _wire_from_row(row: dict[str, Any]) -> dict[str, Any]:
         "language": body.get("language"),
         "attachments": _files(row.get("attachments")),
         "created_at": row["created_at"].isoformat(),
+    }
+
+
+def _wire_of_new_inbound(result: IngestResult, text: str) -> dict[str, Any]:
+    """What ``_wire_from_row`` gives for the customer's own message without files, from the ingest result."""
+    assert result.created_at is not None
+    return {
+        "id": result.message_id, "conversation_id": result.conversation_id, "seq": result.seq,
+        "direction": Direction.INBOUND.value, "author": AuthorKind.CUSTOMER.value, "kind": None,
+        "channel": Channel.CHAT.value, "text": text, "parts": [{"text": text}], "sources": [], "actions": [],
+        "language": None, "attachments": [], "created_at": result.created_at.isoformat(),
     }
 
 
@@ -414,7 +428,9 @@ class _ChatNamespace(socketio.AsyncNamespace):
         )
         result = await self.chat.ingest(msg)
         if not result.duplicate:
-            rows = await self.chat.wire_messages(tenant_id, result.conversation_id, result.seq - 1, limit=1)
+            # The visitor's other tabs see it too; without files the wire row is known without reading it back.
+            rows = ([_wire_of_new_inbound(result, text)] if not file_ids and result.created_at is not None
+                    else await self.chat.wire_messages(tenant_id, result.conversation_id, result.seq - 1, limit=1))
             if rows:
                 await self.emit("message", rows[0], room=_room(tenant_id, visitor_id), skip_sid=sid)
         return {"ok": True, "message_id": result.message_id, "seq": result.seq,

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from gateway import customers_cli, kb_cli, logs, retrain_cli, tenant_cli
@@ -50,13 +51,22 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log_level)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        return asyncio.run(_run(args.command, settings, with_prometheus=getattr(args, "with_prometheus", False),
-                                args=args))
+        with asyncio.Runner(loop_factory=_loop_factory(settings.event_loop)) as runner:
+            return runner.run(_run(args.command, settings, with_prometheus=getattr(args, "with_prometheus", False),
+                                   args=args))
     except DatabaseError as exc:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
         return 130
+
+
+def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
 
 
 async def _run(command: str, settings, *, with_prometheus: bool = False,  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ from store.models import (
     Direction,
     InboundMessage,
     IngestResult,
+    Message,
 )
 from store.tenants import Tenant
 from store.trust import policy
@@ -54,12 +55,13 @@ async def ingest(pool: AsyncConnectionPool, msg: InboundMessage,
             return dup
         who = await resolve_identity(conn, tenant, msg)
         conv, created = await resolve_thread(conn, tenant, msg, who)
-        message_id, seq = await persist(conn, msg, conv, who)
-        await store_attachments(conn, msg, conv, message_id, limits)
+        stored = await persist(conn, msg, conv, who)
+        await store_attachments(conn, msg, conv, stored.id, limits)
         await reopen_if_needed(conn, conv)
-        await enqueue_agent_work(conn, msg, conv, message_id)
+        await enqueue_agent_work(conn, msg, conv, stored.id)
         record_ingest(tenant.slug, msg.channel, started, duplicate=False)
-        result = IngestResult(message_id, conv.id, who.customer_id, seq, duplicate=False, created_conversation=created)
+        result = IngestResult(stored.id, conv.id, who.customer_id, stored.seq, duplicate=False,
+                              created_conversation=created, created_at=stored.created_at)
     crash_points.reached(crash_points.AFTER_INBOUND_COMMIT)  # stored; the channel has not acked
     return result
 
@@ -100,7 +102,8 @@ async def find_duplicate(conn: AsyncConnection[Any], msg: InboundMessage) -> Ing
     if existing is None:
         return None
     conv = await conversations.get(conn, msg.tenant_id, existing.conversation_id)
-    return IngestResult(existing.id, conv.id, conv.customer_id, existing.seq, duplicate=True, created_conversation=False)
+    return IngestResult(existing.id, conv.id, conv.customer_id, existing.seq, duplicate=True, created_conversation=False,
+                        created_at=existing.created_at)
 
 
 async def resolve_identity(conn: AsyncConnection[Any], tenant: Tenant, msg: InboundMessage) -> Resolved:
@@ -139,13 +142,12 @@ async def resolve_thread(
     return conv, created
 
 
-async def persist(conn: AsyncConnection[Any], msg: InboundMessage, conv: Conversation, who: Resolved) -> tuple[int, int]:
-    stored = await conversations.append_message(
+async def persist(conn: AsyncConnection[Any], msg: InboundMessage, conv: Conversation, who: Resolved) -> Message:
+    return await conversations.append_message(
         conn, msg.tenant_id, conv.id, direction=Direction.INBOUND, author_kind=AuthorKind.CUSTOMER,
         channel=msg.channel, text=msg.text, subject=msg.subject, identity_id=who.identity_id,
         flags=msg.flags, raw=dict(msg.raw), external_id=msg.external_id, created_at=msg.received_at,
     )
-    return stored.id, stored.seq
 
 
 async def store_attachments(conn: AsyncConnection[Any], msg: InboundMessage, conv: Conversation, message_id: int,

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     )
     run_workers: bool = Field(default=True, description="serve also runs the background workers (demo, small installs)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="log level")
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop", description="uvloop halves the per-statement cost of async psycopg; asyncio for debugging",
+    )
     pool_max_size: int = Field(default=10, ge=1, le=200, description="database connections per process")
     llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; unset → offline models")
     llm_api_key: str | None = Field(default=None, description="API key for the LLM endpoint")

@@ -208,27 +208,26 @@ async def append_message(
     external_id: str | None = None,
     created_at: datetime | None = None,
 ) -> Message:
-    """Appends with the next per-conversation sequence number (the row lock orders concurrent appends)."""
+    """Appends with the next per-conversation sequence number (the row lock orders concurrent appends).
+
+    One statement: the sequence bump and the insert share a round trip, and a missing conversation
+    inserts nothing."""
     cur = await conn.execute(
-        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),"
+        "WITH conv AS (UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),"
         " last_channel = CASE WHEN %s = 'in' THEN %s ELSE last_channel END,"
         " last_inbound_at = CASE WHEN %s = 'in' THEN now() ELSE last_inbound_at END,"
         " first_response_at = CASE WHEN %s = 'out' AND %s <> 'system' AND first_response_at IS NULL"
         "   THEN now() ELSE first_response_at END"
-        " WHERE tenant_id = %s AND id = %s RETURNING last_seq",
-        (direction.value, channel.value, direction.value, direction.value, author_kind.value, tenant_id, conversation_id),
-    )
-    row = await cur.fetchone()
-    if row is None:
-        raise NotFound(f"conversation {conversation_id} not found")
-    cur = await conn.execute(
-        "INSERT INTO messages (tenant_id, conversation_id, seq, direction, author_kind, author_id, identity_id, channel,"
+        " WHERE tenant_id = %s AND id = %s RETURNING last_seq)"
+        " INSERT INTO messages (tenant_id, conversation_id, seq, direction, author_kind, author_id, identity_id, channel,"
         " subject, text, reply_kind, sources, actions, attachments, flags, raw, external_id, created_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now())) RETURNING *",
+        " SELECT %s, %s, conv.last_seq, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now())"
+        " FROM conv RETURNING *",
         (
+            direction.value, channel.value, direction.value, direction.value, author_kind.value, tenant_id,
+            conversation_id,
             tenant_id,
             conversation_id,
-            row["last_seq"],
             direction.value,
             author_kind.value,
             author_id,
@@ -247,7 +246,8 @@ async def append_message(
         ),
     )
     stored = await cur.fetchone()
-    assert stored is not None
+    if stored is None:
+        raise NotFound(f"conversation {conversation_id} not found")
     msg = _message(stored)
     if direction is not Direction.INTERNAL and (reply_kind is None or reply_kind.customer_visible):
         await webhooks.emit(conn, tenant_id, "message.created", webhooks.message_data(msg))

@@ -67,15 +67,24 @@ async def canonical(conn: AsyncConnection[Any], tenant_id: int, customer_id: int
 
 
 async def group(conn: AsyncConnection[Any], tenant_id: int, customer_id: int) -> list[int]:
-    """The canonical customer of ``customer_id`` and every customer merged into it."""
-    root = await canonical(conn, tenant_id, customer_id)
+    """The canonical customer of ``customer_id`` and every customer merged into it.
+
+    One statement (root first, then the tree under it): every inbound message asks this."""
     cur = await conn.execute(
-        "WITH RECURSIVE g(id, depth) AS (SELECT %s::bigint, 0 UNION ALL"
+        "WITH RECURSIVE chain(id, merged_into, depth) AS ("
+        "  SELECT id, merged_into, 0 FROM customers WHERE tenant_id = %s AND id = %s"
+        "  UNION ALL SELECT c.id, c.merged_into, chain.depth + 1 FROM customers c JOIN chain ON c.id = chain.merged_into"
+        "  WHERE c.tenant_id = %s AND chain.depth < 32),"
+        " root AS (SELECT id FROM chain WHERE merged_into IS NULL LIMIT 1),"
+        " g(id, depth) AS (SELECT id, 0 FROM root UNION ALL"
         "  SELECT c.id, g.depth + 1 FROM customers c JOIN g ON c.merged_into = g.id WHERE c.tenant_id = %s AND g.depth < 32)"
-        " SELECT id FROM g",
-        (root, tenant_id),
+        " SELECT id FROM g ORDER BY depth, id",
+        (tenant_id, customer_id, tenant_id, tenant_id),
     )
-    return [int(r["id"]) for r in await cur.fetchall()]
+    ids = [int(r["id"]) for r in await cur.fetchall()]
+    if not ids:
+        raise LookupError(f"customer {customer_id} not found")
+    return ids
 
 
 async def identities(conn: AsyncConnection[Any], tenant_id: int, customer_ids: list[int]) -> list[Identity]:

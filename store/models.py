@@ -277,3 +277,4 @@ class IngestResult:
     seq: int
     duplicate: bool
     created_conversation: bool
+    created_at: datetime | None = None  # the stored message's; lets a channel echo it without reading it back

@@ -198,3 +198,23 @@ async def test_message_rate_is_limited_per_connection(visitor: tuple[Visitor, di
     limited = [a for a in acks if not a["ok"]]
     assert limited and all(a["error"]["code"] == "rate_limited" for a in limited)
     assert sum(a["ok"] for a in acks) <= 12
+
+
+async def test_a_second_tab_gets_the_message_exactly_as_history_shows_it(
+    gateway: RunningGateway, tenant: Tenant
+) -> None:
+    """The echo to the visitor's other tabs is built from the ingest result, not read back: it must not drift."""
+    tok = await session_token(gateway.url, tenant.slug)
+    sender, other = Visitor(), Visitor()
+    await sender.connect(gateway.url, tok["token"])
+    await other.connect(gateway.url, tok["token"])
+    try:
+        ack = await sender.call("message", {"client_id": "tab-1", "text": "Hello from the first tab <b>"})
+        pushed = await other.wait_for(lambda m: m["id"] == ack["message_id"])
+        replay = await other.call("resume", {"conversation_id": ack["conversation_id"], "last_seq": ack["seq"] - 1})
+        assert pushed == replay["messages"][0]
+        assert pushed["direction"] == "in" and pushed["author"] == "customer" and pushed["seq"] == ack["seq"]
+        assert not [m for m in sender.pushed if m["id"] == ack["message_id"]]  # not echoed to the sending tab
+    finally:
+        await sender.sio.disconnect()
+        await other.sio.disconnect()

@@ -8,9 +8,11 @@ verbs of reaching, being put through and calling back are combined by proximity;
 Bot", "pas un robot"), "a real person", the service's phone number or a bare "asesor" fire too. Text is
 folded first (lower case, no accents, "moechte" = "mochte" = "möchte"), and typos in key words are mapped
 back. A match is dropped when its clause says there is no need ("ich brauche keinen Menschen", "ya no
-necesito que me llamen"), tells of the past ("j'ai parlé à un conseiller") or is about the writer's own
-customers ("how do my customers call me?"), and nothing fires when a tenant writes about its own widget or
-hotline ("the 'talk to an agent' button in my widget"); refusing the bot is never dropped. Implicit asks count
+necesito que me llamen"), tells of the past ("j'ai parlé à un conseiller", "ya hablé con un humano"), of a
+need that may come ("if I ever need a human I'll let you know"), of what a spouse or colleague did ("Mi esposo
+habló con ustedes") or is about the writer's own customers ("how do my customers call me?"), and nothing fires
+when a tenant writes about its own widget or hotline ("the 'talk to an agent' button in my widget") or asks
+out of curiosity ("Do you have live agents on weekends? Just curious"); refusing the bot is never dropped. Implicit asks count
 as well: "is anyone there / ist gerade jemand erreichbar", "what number can I call", "can I come to your
 office", a named person ("Frau Becker bitte"). Chat shorthand ("connect me 2 someone") and, for German,
 dialect ("is do wer erreichbar?", "chönnt mi öpper aalüte") are written out before matching. The
@@ -55,6 +57,16 @@ _DECLINED = re.compile("|".join(f"(?:{p})" for p in (
     r"\b(ai|as|a|avons|avez|ont|avais|avait)\s+(deja\s+|bien\s+|hier\s+)?(parle|discute|echange|contacte|appele|joint|"
     r"rappele|eu)\b|\b(habe|hatte|hab|haben)\b(?!(\s+\w+)?\s+(gerne?|lieber)\b)[^.!?\n]{0,40}\b(gesprochen|telefoniert|geredet|gechattet|kontaktiert|"
     r"erreicht)\b",
+    # ... and with "ya" ("ya hablé con un humano"; folded, "hablé" reads like the subjunctive "hable")
+    r"(?<!que )\bya\s+(me\s+|les?\s+)?(hable|llame|chatee|converse|comunique|contacte|escribi)\b",
+    # a hypothetical need: "if I ever need a human I'll let you know", "si necesito hablar con alguien te aviso",
+    # "si un jour j'ai besoin d'un humain", "wenn ich einen Menschen brauche"
+    r"\b(if|in case|should)\s+(i|we)\s+(ever\s+(need|want|require)|(still\s+|later\s+|really\s+)?(need|require))\b|"
+    r"\b(wenn|falls)\s+ich\s+((mal|jemals|irgendwann|doch|noch)\s+)?(\w+\s+){0,3}(brauche|benotige)\b|"
+    r"\bsi\s+((algun dia|alguna vez|en algun momento|mas adelante|luego|despues)\s+)?(necesito|necesitara|necesitase|"
+    r"hace falta|me hace falta|ocupo)\b|"
+    r"\bsi\s+((un jour|jamais|plus tard|a l'avenir)\s+)?(j'|on\s+|nous\s+)(ai|aurai|aurais|avais|a|avons)\s+(\w+\s+)?"
+    r"besoin\b",
     # the writer's customers, and things handed on inside the product ("wie leite ich Tickets an einen Agenten weiter")
     r"\b(my|our|mein\w*|unser\w*|mis|nuestr[oa]s|mes|nos)\s+(customers?|clients?|users?|kund(e|en|in|innen)\b|nutzer\w*|"
     r"clientes?|usuari[oa]s?|utilisateurs?)\b|(?<!a )(?<!de )(?<!al )(?<!service )\b(customers|clients|users|kunden|"
@@ -64,7 +76,8 @@ _DECLINED = re.compile("|".join(f"(?:{p})" for p in (
     r"otra|autre)\s*)?(tickets?|chats?|anrufe?|gesprache?|conversations?|conversaci\w+|llamadas?|appels?|messages?|"
     r"mensajes?|calls?|kunden|clientes?|clients?|customers?)\b",
     # what the bot is, not a request: "are you a real person?", "what do you call someone who..."
-    r"\b(are you|you are|bist du|sind sie|eres|es usted|sos|es-tu|etes-vous|tu es|vous etes)\s+(really\s+)?((an?|ein|"
+    r"\b(are you|you are|bist du|sind sie|eres|es usted|sos|es-tu|etes-vous|tu es|vous etes|i am|i'm|soy|somos|je suis|"
+    r"ich bin)\s+(really\s+)?((an?|ein|"
     r"eine|un|una|une)\s+)?((real|live|actual|echte\w*|vraie?|richtige\w*),?\s+)*(human|person|mensch|bot|robot|"
     r"roboter|ai|ki|ia|maquina|machine|persona|humano|humaine?|personne|computer)\b|\bam i (talking|speaking|chatting) "
     r"(to|with)\b|\byou be an?\b|\blike an? (real|actual)\b|\b(what|who) do (you|we|they|people) call\b",
@@ -72,6 +85,30 @@ _DECLINED = re.compile("|".join(f"(?:{p})" for p in (
 # "I don't want to talk to anyone": an English request right after a negation is no request.
 _NEGATED = re.compile(r"\b(don'?t|do not|doesn'?t|does not|never|no need to|not)\s+((really\s+)?(want|need|wish|"
                       r"like|have)\s+(to\s+)?)?$")
+# Right before a match in any language (it runs back 40 characters): the past ("Spoke to someone on the phone
+# last week", "I talked with an agent"), a French verb of wanting or having to, said no to ("je ne dois pas
+# parler à quelqu'un"), and a German "dass" clause not wanted, across its comma ("ich will nicht, dass mich
+# jemand anruft").
+_JUST_BEFORE = re.compile(r"\b(spoke|talked|chatted|rang|phoned|called|emailed|messaged|dealt)\s+((to|with)\s+)?$|"
+                          r"\bne\s+(\w+\s+)?(dois|devons|veux|voulons|voudrais|souhaite|souhaitons|desire|tiens|"
+                          r"cherche|demande|faut)\s+(pas|plus|point|jamais)\s+(\w+\s+)?$|"
+                          r"\b(will|mochte|mochten|wollen|wunsche|brauche)\s+(\w+\s+)?nicht\s*,?\s*dass\s+(\w+\s+){0,2}$")
+# A third party as the subject of the reaching tells what they did or will do ("Mi esposo habló con ustedes",
+# "mi colega se va a poner en contacto con ustedes"), unless the words from them to the verb say they want it
+# or were told to ("my husband would like to speak to an agent", "my friend told me to ask for a supervisor").
+_THIRD_PARTY = (r"(wife|husband|partner|colleague|coworker|co-worker|mate|friend|son|daughter|mother|father|mum|mom|"
+                r"dad|brother|sister|assistant|esposo|esposa|marido|mujer|pareja|novio|novia|hermano|hermana|hijo|hija|"
+                r"madre|padre|mama|papa|colega|companer[oa]|amig[oa]|compa|soci[oa]|vecin[oa]|frau|mann|partner(in)?|"
+                r"kolleg(e|in)|freund(in)?|sohn|tochter|mutter|vater|bruder|schwester|mari|femme|conjoint(e)?|"
+                r"collegue|ami(e)?|fils|fille|mere|pere|frere|soeur)")
+_THIRD_PARTY_WANTS = (r"(wants?|needs?|would|wishes|told|said|asked|suggested|recommended|advised|quiere|quieren|"
+                      r"necesita|desea|quisiera|pide|prefiere|dijo|recomendo|sugirio|pidio|mochte|braucht|wunscht|sagt|"
+                      r"meint|will(?=\s+(mit|einen|eine|ein|jemand\w*|den|die|dass)\b)|veut|voudrait|souhaite|besoin|dit|"
+                      r"conseille)")
+_THIRD_PARTY_BEFORE = re.compile(rf"\b(my|our|mi|mis|nuestr[oa]|mein\w*|unser\w*|mon|ma|mes|notre)\s+{_THIRD_PARTY}\s+"
+                                 r"([\w']+\s+){0,4}$")
+_WANTS = re.compile(rf"\b{_THIRD_PARTY_WANTS}\b")
+
 # "Kein Rückruf nötig", "a call is not necessary": the no need follows the request.
 _NOT_NEEDED_AFTER = re.compile(r"\W*((is|ist|es|est|n'est)\s+)?(not\s+|nicht\s+|no\s+|pas\s+)?(mehr\s+)?(notig|"
                                r"erforderlich|necessary|needed|required|necesari[oa]|necessaire)\b")
@@ -81,12 +118,27 @@ _OWN_PRODUCT = re.compile(r"\b(my|our|mi|mis|nuestr[oa]s?|mon|ma|mes|notre|nos|m
                           r"new|custom|embedded|live chat|contact)\s+)?(widget|hotline|"
                           r"chatbot|help ?desk|inbox|bot)\b|\b(escalation|routing|handoff|hand-off)\s+rules?\b")
 
+# Asking out of curiosity whether there are people ("Do you have live agents on weekends? Just curious",
+# "Gibt es bei euch noch echte Menschen? Nur interessehalber") asks about the service, not for a person.
+_JUST_CURIOUS = re.compile(r"\b(just|only|purely)\s+curious\b|\b(out of|from)\s+(pure\s+|sheer\s+)?"
+                           r"curiosity\b|\bnur\s+(interessehalber|aus\s+(reiner\s+)?neugier|so\s+aus\s+interesse)\b|"
+                           r"\baus reiner neugier\b|\b(solo|pura|simple|nomas|nada mas)\s+(por\s+)?curiosidad\b|"
+                           r"\b(juste|simple|pure|par)\s+(par\s+)?curiosite\b")
+
+
+def _by_third_party(text: str, m: re.Match[str]) -> bool:
+    """The match's verb belongs to someone else, who neither wants it nor passed the advice on."""
+    before = _THIRD_PARTY_BEFORE.search(text, max(0, m.start() - 40), m.start())
+    return before is not None and _WANTS.search(text, before.start(), m.end()) is None
+
 
 def _declined(text: str, m: re.Match[str], english: bool) -> bool:
     start = max(0, m.start() - 30)
     for end in _CLAUSE_END.finditer(text, start, m.start()):
         start = end.end()
     if english and _NEGATED.search(text, max(0, m.start() - 25), m.start()):
+        return True
+    if _JUST_BEFORE.search(text, max(0, m.start() - 40), m.start()) or _by_third_party(text, m):
         return True
     if _NOT_NEEDED_AFTER.match(text, m.end()):
         return True
@@ -100,10 +152,10 @@ def _declined(text: str, m: re.Match[str], english: bool) -> bool:
 _KEYWORDS = ("talk", "talking", "speak", "speaking", "chat", "chatting", "contact", "contacting", "someone", "staff",
              "somebody", "person", "agent", "assistant", "operator", "human", "representative", "mitarbeiter",
              "sprechen", "menschen", "kundendienst", "kundenservice", "hablar", "asesor", "comunicarme",
-             "representante", "conseiller", "jemand")
+             "representante", "conseiller", "jemand", "actual", "agente")
 _KEEP = frozenset("that what walk walking tall talks chart cart cat chant contract contacts contacted humane "
                   "parson persona personal agency urgent speck spear sometime somewhere someday agents humans "
-                  "agente agenten sprachen stuff stiff".split())
+                  "agente agenten sprachen stuff stiff factual actuel actuals agentes agence agenda gente".split())
 
 
 def _edits(a: str, b: str, limit: int) -> int:
@@ -140,15 +192,19 @@ _SHORTHAND = {"u": "you", "r": "are", "2": "to", "4": "for", "ppl": "people", "s
 _DIALECT_DE = {"ned": "nicht", "net": "nicht", "nit": "nicht", "nod": "nicht", "opper": "jemand", "epper": "jemand",
                "oaner": "jemand", "irgendwer": "irgendjemand", "aalute": "anrufen", "alute": "anrufen",
                "aarufe": "anrufen", "zruggrufe": "zuruckrufen", "is": "ist", "i": "ich", "mi": "mich", "do": "da",
-               "brauch": "brauche", "heut": "heute"}
+               "brauch": "brauche", "heut": "heute", "gebts": "gebt", "zrugglute": "zuruckrufen",
+               "zruggluute": "zuruckrufen", "zrugglutet": "zuruckruft", "zruggluutet": "zuruckruft",
+               "aaluutet": "anruft", "aalutet": "anruft", "alutet": "anruft"}
 # "wer" is "jemand" after these words ("ist noch wer da?"), but "who" when it opens a question.
 _WER = re.compile(r"\b(noch|mal|sich|ob|da|bald|heute|gleich|schnell|halt|denn|vielleicht|ist|sind)\s+wer\b")
+# ... and "wen" is "jemanden" after "mir/uns" ("gebts mir wen Echten", "hol mir wen vom Support")
+_WEN = re.compile(r"\b(mir|uns)\s+wen\b")
 
 
 def _german(text: str) -> str:
     text = re.sub(r"(?<![ae])([aou])e", r"\1", text)  # "moechte" -> "mochte", like "möchte"; "schauen" stays
     text = re.sub(r"[a-z]+", lambda m: _DIALECT_DE.get(m.group(0), m.group(0)), text)
-    return _WER.sub(r"\1 jemand", text)
+    return _WEN.sub(r"\1 jemanden", _WER.sub(r"\1 jemand", text))
 
 
 def _respell(word: str) -> str:
@@ -204,12 +260,12 @@ def asks_for_person(text: str) -> str | None:
         text = f"{text[:HEAD_CHARS]}\n{text[-TAIL_CHARS:]}"
     folded = "".join(map(_fold_char, text))
     typos = re.sub(r"[a-z0-9]+", lambda m: _respell(m.group(0)), folded)
-    own_product = _OWN_PRODUCT.search(folded) is not None
-    guarded = own_product
+    not_asking = _OWN_PRODUCT.search(folded) is not None or _JUST_CURIOUS.search(folded) is not None
+    guarded = not_asking
     for variant in dict.fromkeys((folded, typos)):
         german = _german(variant)
         for name, pattern in PATTERNS.items():
-            if own_product and name not in _UNGUARDED:
+            if not_asking and name not in _UNGUARDED:
                 continue
             subject = german if name == "de" else variant
             for m in pattern.finditer(subject):

@@ -11,13 +11,13 @@ from __future__ import annotations
 # --- English -----------------------------------------------------------------------------------------
 _ART = r"(a|an|some|the|your|ur|one of your|any|someone from your|somebody from your|a member of your|un|une|una)"
 _ADJ = r"(real|actual|live|human|proper|flesh[- ]and[- ]blood|competent|senior|customer service|support|" \
-       r"customer support|service|tech(nical)? support|billing|sales|account|fraud|security|claims|returns|legal|" \
+       r"customer support|customer care|service|tech(nical)? support|billing|sales|account|fraud|security|claims|returns|legal|" \
        r"complaints?|escalations?|f\w*ing|damn|goddamn|bloody|concerned|relevant|right|appropriate|responsible|correct|" \
        r"dedicated|assigned|designated|qualified|knowledgeable|available|implementation|onboarding|product|" \
        r"customer relations|relations|customer success|accounts)"
 _PERSON = (r"(human( being)?s?|persons?|people|agents?|reps?|representatives?|operators?|managers?|supervisors?|"
            r"staff|employees?|associates?|advisors?|advisers?|assistants?|specialists?|consultants?|team members?|"
-           r"colleagues?|technicians?|experts?|leads?|departments?|directors?|coordinators?|engineers?|officers?|member of (your |the )?(staff|team)|support team|service team|team|"
+           r"colleagues?|technicians?|experts?|leads?|seniors?|executives?|departments?|directors?|coordinators?|engineers?|officers?|member of (your |the )?(staff|team)|support team|service team|team|"
            r"customer (service|support|care)|helpdesk|help desk|boss(es)?|superiors?|higher[- ]ups?|folks|guys|bloke|lass|"
            r"(person|one|someone|whoever)( (who'?s|who is|that'?s))? (in charge|responsible)|"
            r"conseill(er|ere)|asesor(a)?|mitarbeiter(in)?|berater(in)?|persona|personne|humano|humain|agente)")
@@ -29,7 +29,8 @@ _ASK = r"(want|need|would like|ask(ing)? for|[’']d like|wanna|like|prefer|rath
        r"bring me|send me|assign me|let me have|can i (get|have)|could i (get|have)|may i (have|get))"
 _REACH = r"(talk(ing|s)?|speak(ing|s)?|chat(ting|s)?|contact(ing|s)?|reach(ing|es)?|call(ing|s)?|" \
          r"phon(e|ing)|ring|email(ing)?|message|get in touch|get through|get hold of|deal(ing)? with)"
-_PUT = r"(connect|transfer|put|pass|forward|route|redirect|switch|hand|hook|patch|escalate|send)(ing|ed|s)?"
+_PUT = r"(connect|transfer|put|pass|forward|route|redirect|switch|hand|hook|patch|escalate|send|chuck|bung|pop|" \
+       r"stick)(ing|ed|s)?"
 
 ENGLISH = (
     rf"\b{_REACH}\s+((directly|personally|right now|now|again|in person|urgently|just)\s+)?((to|with|w[ie]?[rt]?h|"
@@ -47,7 +48,7 @@ ENGLISH = (
     rf"{_NOT_A_PERSON}",
     rf"\b({_SOMEONE}|{_ART}\s+({_ADJ}\s+)*{_PERSON})\b[^.!?\n]{{0,40}}\b(call|phone|ring|contact|email|text|"
     rf"get back to|reach out to|get in touch with|be in touch with|follow up with)\s+(me|us)\b",
-    r"\b(give|gimme|drop)\s+(me|us)\s+a\s+(quick\s+)?(ring|call|buzz|phone call|callback|call back)\b",
+    r"\b(give|gimme|drop)\s+(me|us)\s+a\s+(quick\s+)?(ring|call|buzz|bell|tinkle|phone call|callback|call back)\b",
     rf"\b(have|want|need|like)\s+a\s+(quick\s+|short\s+)?word\s+with\s+(them|him|her|{_SOMEONE}|{_ART}\s+({_ADJ}\s+)*"
     rf"{_PERSON})\b",
     # a meeting, a call or a few minutes with someone: "can I book an appointment with one of your advisors?"
@@ -110,6 +111,9 @@ ENGLISH = (
     r"\bget\s+(me\s+)?(a|an|some)\s+(real\s+|live\s+)?(human|person|agent|rep|someone)\b",
     rf"\b(get|find|give|send)\s+me\s+{_SOMEONE}\b",
     rf"\b{_ASK}\s+(a\s+)?(human|person|real person|people|agent|representative|operator)\b{_NOT_A_PERSON}",
+    # mixed with Spanish or French: "I need un representante que hable español"
+    rf"\b{_ASK}\s+(un|una|une)\s+(\w+\s+)?(representante|asesora?|agente|operadora?|persona|humano|ejecutiv[oa]|"
+    r"conseill(er|ere)|humain|personne|interlocut(eur|rice)|operat(eur|rice))\b",
     rf"\b{_PUT}\s+(me|us|this|(this|my) (case|ticket|issue|problem|request|call|chat|conversation))\s+((on|up|over|"
     rf"through|across|in touch)\s+)?(to|with|through to|on to|onto)\s+({_ART}\s+|"
     rf"my\s+)?({_ADJ}\s+)*(account\s+)?({_PERSON}|{_SOMEONE}|support|tech support|billing|sales|(the\s+)?(right|"
@@ -139,15 +143,29 @@ ENGLISH = (
     rf"(?<!what )\b(can|could|would|will|please)\s+(you|{_SOMEONE}|an? \w+)\s+(please\s+)?(call|phone|ring)\s+me\b"
     r"(?=\s*(back|up|later|today|tomorrow|tonight|now|asap|soon|please|pls|at|on|about|regarding|when|as soon|"
     r"urgently|right away|again|before|after|in|this|to|if|so|and|[?.!,]|$))",
-    r"\bhave\s+(someone|somebody|an? (agent|person|human|rep|representative|manager))\s+(call|contact|phone|"
-    r"ring|email|reach out to|get back to)\s+me\b",
+    rf"\bhave\s+({_SOMEONE}|{_ART}\s+(\w+\s+)?({_ADJ}\s+)*{_PERSON})\s+(call|contact|phone|ring|email|reach out to|"
+    r"get back to)\s+(me|us)\b",
     r"\b(agent|human|representative|operator|person|someone|somebody|manager|supervisor)\s*,?\s*"
     r"(please|pls|plz|asap|now\W*$)",
+    # a polite imperative without "me": "Sir please transfer to senior", "Pls connect with customer care person"
+    rf"\b(please|pls|plz|kindly)\s+{_PUT}\s+((me|us)\s+)?((on|over|through|across)\s+)?(to|with|through to)\s+"
+    rf"({_ART}\s+)?({_ADJ}\s+)*({_PERSON}|{_SOMEONE})\b{_NOT_A_PERSON}",
+    # nobody there, or will anybody ever answer: "Is there nobody who can actually help me?", "is a human going
+    # to reply to me or not??"
+    r"\b(is|are)\s+there\s+(really\s+|seriously\s+|honestly\s+)?(no ?one|nobody|no (human|person|people|agent|staff))\s+"
+    r"((here|there|at all|around|available)\s+)?(who|that|to)\s+((can|could|will|is able to)\s+)?((actually|really|"
+    r"even|possibly|properly)\s+)?(help|assist|answer|fix|sort|understand|talk|speak|read|deal)\b|\b(is|are)\s+"
+    r"(there\s+)?(no ?one|nobody)\s+(there|here|available|around|awake)\b",
+    r"\b(is|are|will|would)\s+(there\s+)?((a|an|any|some)\s+(real\s+|actual\s+|live\s+)?(human|person|people|agent|rep|"
+    r"staff member)|some(one|body)|any(one|body))\s+(ever\s+|actually\s+|even\s+|really\s+)?((going to|gonna)\s+)?"
+    r"(ever\s+|actually\s+)?(reply|respond|answer|read|look at|get back|help|call|contact)\s+((to|back to)\s+)?(me|us|"
+    r"my|this)\b",
 )
 # Refusing the bot, in every language; never dropped by the "no need" guard.
 _BOT_EN = r"(bot|robot|machine|ai|chatbot|automated (replies|answers|responses)|virtual assistant)s?"
 _BOT_DE = r"(bot|roboter|chatbot|maschine|ki|computer|automaten?|sprachassistent\w*|automatische\w* antwort\w*)"
-_BOT_ES = r"(bot|robot|maquina|chatbot|ia|contestador|asistente virtual|sistema|respuestas automaticas)s?"
+_BOT_ES = r"(bot|robot|maquina|chatbot|ia|contestador(a)?|asistente (virtual|automatico)|sistema|" \
+          r"respuestas automaticas)s?"
 _BOT_FR = r"(robot|bot|machine|ia|chatbot|repondeur|ordinateur|automate|assistant virtuel|reponses automatiques)s?"
 NO_BOT = (
     r"\b(no more|(?<!am )(?<!i'm )not|stop|don'?t (want|wanna)|do not want|sick of|tired of|fed up with|hate|"
@@ -202,7 +220,7 @@ _DE_REACH = (r"(sprechen|spreche|reden|rede|telefonieren|chatten|schreiben|konta
              r"erreiche|erreichbar|anrufen|zuruckrufen|besprechen|unterhalten|verbinden|verbinde|verbindet|"
              r"durchstellen|weiterleiten|weiterverbinden|ubergeben|wenden|beschweren|kontakt aufnehmen|"
              r"in kontakt (treten|kommen)|(verbunden|durchgestellt|weitergeleitet|weiterverbunden) (zu )?werden|"
-             r"weiterreden|weitersprechen|weiterchatten|nochmal (sprechen|reden)|klaren|eskalieren|durchgehen|abstimmen|"
+             r"weiterreden|weitersprechen|weiterchatten|weitermachen|fortfahren|nochmal (sprechen|reden)|klaren|eskalieren|durchgehen|abstimmen|"
              r"(am|per|ans) telefon|telefonisch)")
 _DE_ADMIN = (r"(anlegen|hinzufugen|hinzu|einladen|erstellen|loschen|entfernen|sperren|zuweisen|zuordnen|einrichten|"
              r"freischalten|registrieren|eintragen|andern|bearbeiten|zugang|konto|lizenz|account|rechte|berechtigung|"
@@ -224,7 +242,8 @@ GERMAN = (
     r"\bmit wem\b[^.!?\n]{0,30}\b(reden|sprechen|telefonieren|chatten|quatschen)\b",
     rf"\b(mochte|will|wollen|wurde gerne?|hatte gerne?|brauche?|benotige|wunsche|verlange|fordere|suche|gib mir|"
     rf"geben sie mir|gebt mir|holen sie( mir)?|holt mir|hole? mir|schick mir|schickt mir|"
-    rf"schicken sie mir)\s+{_DE_FILL}((einen|eine|ein|nen|ne|an|ihren|euren|den|meinen|mit einem|mit einer|mit dem|"
+    rf"schicken sie mir)\s+{_DE_FILL}((einen|eine|ein|nen|ne|an|ihren|ihre|euren|eure|deinen|deine|den|meinen|"
+    rf"mit einem|mit einer|mit dem|"
     rf"mit der)\s+{_DE_ADJ}{_DE_PERSON}|(irgend)?jemand(en)?|menschen)\b(?![-\w])(?![^.!?\n]{{0,30}}\b{_DE_ADMIN})",
     r"\b(ruckruf|zuruckrufen|zuruckzurufen|zuruckgerufen werden)\b(?![-\w])",
     rf"\bbeschwerde\w*\b[^.!?\n]{{0,30}}\b(bei|an)\s+{_DE_NP}|\b(nummer|telefonnummer|rufnummer|hotline|durchwahl)\s*,?\s*"
@@ -296,6 +315,13 @@ GERMAN = (
     rf"\b(kann|konnte|konnen|konnten|wurde)\s+(mir|uns)\s+((bitte|mal|endlich|vielleicht)\s+)*((ein|eine|einer|ihr|"
     rf"ihre)\s+{_DE_ADJ}{_DE_PERSON}|(irgend)?jemand)\b[^.!?\n]{{0,30}}\bhelfen\b",
     r"\b(bitte um|wunsche|erbitte)\s+(\w+\s+){0,2}?(kontaktaufnahme|telefonat|personliches gesprach|gesprach)\b",
+    # "(ich hätte gern,) dass mich ein Mitarbeiter zurückruft" (Swiss "dass mich en Mitarbeiter zrugglüütet")
+    rf"\b(mich|uns)\s+((en|e|a)\s+)?({_DE_NP}|(irgend)?jemand)\s+((bitte|mal|kurz|heute|morgen|bald|gleich|"
+    r"telefonisch|zeitnah)\s+)*(an|zuruck)ruft\b|\b(irgend)?jemand\s+mich\s+(\w+\s+){0,2}(an|zuruck)ruft\b",
+    # nobody there who can help: "Ist da niemand, der mir wirklich helfen kann?"
+    r"\b(ist|gibt(\s+e|')?s)\s+((da|hier|denn|bei (euch|ihnen)|wirklich|eigentlich)\s+)*(niemand(en)?|keiner|kein mensch|"
+    r"keinen menschen|keine person)\s*,?\s*(der|die|den)\s+(mir\s+|uns\s+)?(\w+\s+){0,2}(helfen|weiterhelfen|antworten|"
+    r"zuhoren|verstehen)\b",
 )
 
 # --- Spanish (folded: "atención" -> "atencion", "pásame" -> "pasame") ----------------------------------
@@ -325,7 +351,7 @@ _ES_REACH = (r"(hablar|conversar|chatear|charlar|comunico|hablo|contacto|ponerme
              rf"(comunic|comuniqu|contact|pas|deriv|conect|escal|redireccion|canaliz|canalic|llev){_ES_AR}{_ES_CLITIC}|"
              rf"(transfer|transfier|transfir|atiend|atend|redirig|redirij|remit|pon|pong){_ES_ER}{_ES_CLITIC}|"
              r"(comuniqu|contact|pas|deriv|conect|escal)e(me|nos)|(?<=que me )(comuniqu|pas|conect|deriv)en?|poner(me|nos)?|pusier(a|an)(me|nos)?|pasadme|"
-             r"pasenme|ser atendid[oa]|escribir(le|les)?|seguir (hablando|con))")
+             r"pasenme|pon(me|nos)|ser atendid[oa]|escribir(le|les)?|seguir (hablando|con))")
 _ES_WANT = (r"(quiero|queremos|quisiera|quisieramos|querria|querriamos|necesito|necesitamos|necesitaria|"
             r"necesitariamos|ocupo|ocupamos|ocupaba|ocuparia|deseo|deseamos|desearia|exijo|exigimos|prefiero|"
             r"preferimos|preferiria|solicito|solicitamos|solicitaria|pido|pedimos|pediria|requiero|requerimos|"
@@ -362,7 +388,8 @@ SPANISH = (
     r"\bme\s+(pueden|puede|podrian|podria|podes|podrias|puedes|pueda|puedan)\s+((alguien|ustedes|usted|por favor|hoy|"
     r"manana)\s+)*(llamar|contactar|atender|marcar|telefonear|devolver la llamada|escribir)\b",
     r"\bque\s+me\s+(llamen|llame|llamara|llamaran|contacten|contacte|contactara|contactaran|contactase|atienda|"
-    r"atiendan|devuelvan|devuelva|marquen|telefoneen)\b",
+    r"atiendan|atendiera|atendieran|atendiese|devuelvan|devuelva|marque|marquen|marcara|marcaran|telefoneen)\b"
+    r"(?!\s+como\b)",
     # "que un responsable se ponga en contacto conmigo", "¿podría alguien comunicarse conmigo?"
     r"\b(ponga|pongan|ponerse|pongase|pusiera|pusieran|pusiese|comunique|comuniquen|comunicarse|comunicara|"
     r"comunicaran|contacte|contacten|contactarse|contactara|contactaran|hable|hablen|hablara|hablaran|llame|llamen)\s+"
@@ -393,13 +420,32 @@ SPANISH = (
     rf"({_ES_HUMAN}|ser humano)|por parte de)\b",
     r"\b(asesor(a)?|operador(a)?|agente|humano|representante|persona|ejecutivo|supervisor|encargado)\s*,?\s*"
     r"(por favor|porfa|porfavor|plis|ya\W*$|ahora\W*$|urgente)",
+    # the one assigned to me: "hablar con el ejecutivo asignado" (``_ES_NOT`` keeps "el agente asignado al ticket" out)
+    rf"\b{_ES_REACH}\b(\s+[^\s.!?]+){{0,3}}?\s+con\s+{_ES_DET}(\w+\s+)?{_ES_HUMAN}\s+asignad[oa]\b",
+    # wanting to settle the matter with a person: "preferiría tratar este asunto con una persona del área..."
+    rf"\b{_ES_WANT}\s+(tratar|ver|resolver|discutir|revisar|arreglar|solucionar|platicar|consultar|aclarar|"
+    rf"hablar)(lo|la|los|las)?\s+([^\s.!?]+\s+){{0,3}}?con\s+(?!(los|las|mis|sus|nuestr[oa]s)\s){_ES_NP}",
+    # a person, not the machine: "esto lo tiene que ver alguien, no un programa" ("el técnico no programa la visita"
+    # has no article after "no")
+    rf"\b(alguien|{_ES_HUMAN}|ser humano|gente)\b[^.!?\n]{{0,15}}?\s*,?\s*(y\s+)?no\s+(con\s+|por\s+)?(un|una|el|la|"
+    rf"este|esta|ese|esa|otro|otra)\s+({_BOT_ES}|programa|software|aplicacion|app)\b",
+    rf"\b(tiene|tendria|debe|deberia|necesita|tendra)\s+(que\s+)?(ver|revisar|mirar|atender|leer|resolver)(lo|la)?\s+"
+    rf"(alguien|{_ES_DET}(\w+\s+)?{_ES_HUMAN})\b{_ES_NOT}",
+    # nobody who could: "¿no tenés a nadie que pueda revisar mi caso?", "¿no hay nadie que me atienda?"
+    r"\b(no\s+)?(hay|tienen|tenes|tienes|tiene|habra|teneis)\s+(a\s+)?nadie\s+(mas\s+)?(que|quien)\s+(me\s+|nos\s+)?"
+    r"(pueda|puede|podria|sepa|quiera|atienda|lea|revise|entienda|conteste|ayude|responda)\b",
+    # will anybody answer, and a call given as a present: "¿alguien me va a responder?", "¿me regala una llamada?"
+    r"\b(alguien|una persona|un humano|un asesor|un agente)\s+(me\s+)?va\s+a\s+(responder|contestar|atender|ayudar|"
+    r"llamar|leer)\b|\bme\s+(regala|regalas|regalan|regalaria|regalarian|da|das|dan|daria|darian|hace|hacen|haria|"
+    r"harian|(puede|pueden|podria|podrian|puedes|podrias)\s+(hacer|dar|regalar))\s+(un|una)\s+(llamada|llamado|"
+    r"callback|call back|rellamada)\b",
 )
 
 # --- French (folded: "conseillère" -> "conseillere", "à" -> "a") ------------------------------------
 _FR_PERSON = (r"(humain(e|s)?|etre humain|personnes?( physique| reelle| humaine)?|conseill(er|ere|e)s?|agents?|"
               r"operat(eur|rice)s?|interlocut(eur|rice)s?|responsables?|technicien(ne)?s?|representant(e)?s?|"
               r"collaborat(eur|rice)s?|employe(e)?s?|superviseur|superieur( hierarchique)?|chef|manager|directeur|"
-              r"directrice|gerant(e)?|service( (client(ele)?|technique|apres-vente|reclamations?|facturation|"
+              r"directrice|gerant(e)?|prepose(e)?s?|service( (client(ele)?|technique|apres-vente|reclamations?|facturation|"
               r"commercial|comptabilite|abonnements?|concerne|competent|juridique|resiliation))?|"
               r"support( technique)?|sav|assistance|equipe|hotline|standard|patron|direction|hierarchie|gestionnaire|"
               r"encadrant|charge(e)? de clientele|membres? (de|d')\s*(votre |vos |l'|la )?(equipe|service|personnel))")
@@ -410,10 +456,11 @@ _FR_DET = (r"((?!(mon|ma|mes) (chef|manager|equipe|directeur|directrice|superieu
 _FR_NP = (rf"({_FR_DET}(\w+\s+)?{_FR_PERSON}\b|{_FR_SOMEONE}|"
           r"(mme|madame|monsieur|mlle|mademoiselle|m\.)\s+(?!(madame|monsieur)\b)\w+)")
 _FR_HUMAN = (r"(humain|personne|conseill\w*|agent|operat\w*|interlocut\w*|representant\w*|responsable|superviseur|"
+             r"prepose\w*|"
              r"superieur|technicien\w*)")
-_FR_REACH = (r"(parl(er|e|ez)|discuter|echanger|chatter|converser|jaser|entretenir|joindre|contacter|recontacter|"
+_FR_REACH = (r"(parl(er|e|ez)|discuter|echanger|chatter|converser|jaser|causer(?=\s+(avec|a)\b)|avoir affaire|entretenir|joindre|contacter|recontacter|"
              r"appeler|(me |m')passer|passe[zr]?[- ]moi|transfer(er|ez|e)|transfere[zr]?[- ]moi|mettez[- ]moi|"
-             r"mets[- ]moi|(mettre|mis|mise|etre mise?)\s+en (relation|contact|communication)|rediriger|"
+             r"mets[- ]moi|(mettre|mis|mise|etre mise?)\s+en (relation|contact|communication|lien|ligne(?=\s+avec))|rediriger|"
              r"redirigez[- ]moi|orient(er|ez)([- ]moi)?|connect(er|ez)([- ]moi)?|transmettre|"
              r"faire (rappeler|appeler|contacter|intervenir|venir)|ecrire|continuer|(faire\s+)?remonter|remontez|"
              r"escalader|escaladez|(m'|s')adresser|regler \w+ (directement|personnellement))")
@@ -439,7 +486,7 @@ FRENCH = (
     r"appel|echange|conversation|discussion)\s+(telephonique\s+)?avec\s+(un|une|quelqu'?\s?un|le|la|votre)\b|\b(un|le)\s+rappel\s+(telephonique|"
     r"par telephone)|\b(demande|souhaite|voudrais|veux|aimerais|besoin d')\s+un\s+rappel\b(?!\s+(de|d'|du|des|"
     r"pour le|automatique))",
-    r"\b(me|m'|moi|nous)\b[^.!?\n]{0,25}\ben (relation|contact|communication) avec\b|\b(etre|soit)\s+(mise?s?\s+)?en "
+    r"\b(me|m'|moi|nous)\b[^.!?\n]{0,25}\ben (relation|contact|communication|lien|ligne) avec\b|\b(etre|soit)\s+(mise?s?\s+)?en "
     r"(relation|contact|communication)\b|\bentrer en (contact|relation) avec\b",
     r"\b(une?\s+vraie?\s+(personne|humain|service client|conseill\w*|interlocut\w*|support|agent|equipe)|un\s+etre\s+humain|"
     r"(de|des)\s+vrai(e)?s\s+(gens|personnes|humains|conseill\w*)|chat en direct avec|personne\s+(reelle|physique|humaine)|en chair et en os|"

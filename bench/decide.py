@@ -33,7 +33,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +111,12 @@ def read_person_requests(path: str | Path) -> list[tuple[str, bool, str]]:
     return rows
 
 
-def score_person_requests(path: str | Path) -> dict[str, Any]:
-    """Recall on the requests, false-alarm rate on the look-alikes, recall per language."""
-    rows = read_person_requests(path)
+def score_person_requests(path: str | Path, developed_on: Iterable[str] = ()) -> dict[str, Any]:
+    """Recall on the requests, false-alarm rate on the look-alikes, recall per language.
+
+    Rows whose text (by hash, :mod:`bench.leakage`) is in ``developed_on`` are left out and counted
+    as ``removed``: a sentence the detector was built or trained on says nothing about unseen ones."""
+    rows, removed = remove_leaked(read_person_requests(path), developed_on, lambda r: r[0])
     fired = [asks_for_person(text) is not None for text, _, _ in rows]
     pos = [f for f, (_, wanted, _) in zip(fired, rows, strict=True) if wanted]
     neg = [f for f, (_, wanted, _) in zip(fired, rows, strict=True) if not wanted]
@@ -125,20 +128,32 @@ def score_person_requests(path: str | Path) -> dict[str, Any]:
         "recall": round(sum(pos) / len(pos), 4) if pos else None, "n": len(pos),
         "false_alarms": round(sum(neg) / len(neg), 4) if neg else None, "negatives_n": len(neg),
         "recall_by_language": {lang: round(sum(v) / len(v), 4) for lang, v in sorted(by_language.items())},
+        "removed": removed,
     }
+
+
+def detector_development_texts(dev: str | Path) -> list[str]:
+    """Every text the person-request rules were tuned on or its n-gram model was trained on: the burned
+    file, our phrasing tables, and the Bitext and CLINC150 files here (when present)."""
+    texts = [t for t, _, _ in read_person_requests(dev)]
+    for table in sorted(OWN_PHRASINGS.parent.glob("human_request_phrasings*.csv")):
+        texts += [t for t, _, _ in read_person_requests(table)]
+    if BITEXT.exists():
+        texts += read_examples(BITEXT).texts
+    if CLINC.exists():
+        data = json.loads(CLINC.read_text(encoding="utf-8"))
+        texts += [text for split in data.values() for text, _ in split]
+    return texts
 
 
 def human_request_sets(blind: str | Path, dev: str | Path) -> dict[str, Any]:
     """The blind file is the held-out number; the burned file the detector was developed on is dev.
 
-    ``human_request_blind_in_dev_data`` counts blind texts (by hash, :mod:`bench.leakage`) that also
-    occur in what the detector was developed on: the burned file and our own phrasings table.
+    ``human_request_blind_in_dev_data`` counts blind texts that also occur in what the detector was
+    developed or trained on (:func:`detector_development_texts`); they are left out of the blind scores.
     """
-    b, d = score_person_requests(blind), score_person_requests(dev)
-    developed_on = [t for t, _, _ in read_person_requests(dev)]
-    if OWN_PHRASINGS.exists():
-        developed_on += [t for t, _, _ in read_person_requests(OWN_PHRASINGS)]
-    _, leaked = remove_leaked([t for t, _, _ in read_person_requests(blind)], developed_on)
+    b, d = score_person_requests(blind, detector_development_texts(dev)), score_person_requests(dev)
+    leaked = b["removed"]
     return {
         "human_request_recall": b["recall"],
         "human_request_n": b["n"],

@@ -25,6 +25,7 @@ PHRASINGS = Path(__file__).resolve().parent / "human_request_phrasings.csv"
 MULTILINGUAL = Path(__file__).resolve().parent / "human_request_phrasings_multilingual.csv"
 ROUND4 = Path(__file__).resolve().parent / "human_request_phrasings_round4.csv"
 ROUND5 = Path(__file__).resolve().parent / "human_request_phrasings_round5.csv"
+ROUND6 = Path(__file__).resolve().parent / "human_request_phrasings_round6.csv"
 
 ASKS = [
     ("en", "could somebody on your side give me a ring?"),
@@ -152,6 +153,22 @@ def test_round_five_regional_voices_formal_letters_and_sms_speak_are_caught() ->
     assert len(alarms) <= 4, alarms  # at most ~3 % of the 115 look-alikes
 
 
+def test_round_six_hypotheticals_third_parties_and_curiosity_do_not_fire_and_nobody_there_asks_do() -> None:
+    # Look-alikes that tell of a need that may come ("if I ever need a human I'll let you know", "si necesito
+    # hablar con alguien te aviso"), of what a spouse or colleague did ("Mi esposo habló con ustedes"), or ask out
+    # of curiosity ("Just curious, no need now"); requests as "is there nobody who can help me?", "gebts mir wen
+    # Echten", "ponme con una persona", "mettre en lien avec un technicien", "transfer to senior". Its 30 % check
+    # split (random.Random(17), per language and label), scored once before the last fixes: recall en 12/13,
+    # de 12/13, es 27/30, fr 11/13 and 2 of 36 look-alikes firing; once after (rules, before the retrain): en 12/13,
+    # de 12/13, es 28/30, fr 11/13, 2 of 36. Measured now on the whole file: recall 0.98 in en/de/es, 0.96 in fr
+    # (missed: "Il n'y a vraiment personne qui peut m'aider ?", "Je veux qu'on m'appelle, j'en ai marre d'écrire"),
+    # 2 of 125 look-alikes fire (a tenant's bot or widget named as "mi tienda online", "el widget de mi web").
+    asked_n, missed, alarms = score_table(ROUND6)
+    for language, n in asked_n.items():
+        assert 1 - len(missed.get(language, [])) / n >= 0.95, (language, missed[language])
+    assert len(alarms) <= 4, alarms  # at most ~3 % of the 125 look-alikes
+
+
 def test_every_row_of_our_phrasings_table_is_judged_right() -> None:
     wrong = [(text, asked) for text, asked, _ in read_person_requests(PHRASINGS)
              if (asks_for_person(text) is not None) != asked]
@@ -176,6 +193,9 @@ def test_bench_reads_either_label_column_and_rejects_unknown_labels(tmp_path: Pa
     scored = score_person_requests(blind)
     assert scored["recall"] == 1.0 and scored["false_alarms"] == 0.0 and scored["n"] == 2
     assert scored["recall_by_language"] == {"de": 1.0, "en": 1.0}
+    # A text the detector was developed on says nothing about unseen ones: left out and counted.
+    unseen = score_person_requests(blind, ["GET me a  human"])
+    assert unseen["removed"] == 1 and unseen["n"] == 1 and unseen["recall_by_language"] == {"de": 1.0}
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label,language\nhello,maybe,en\n", encoding="utf-8")
     with pytest.raises(ValueError, match="label must be one of"):

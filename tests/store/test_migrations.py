@@ -54,3 +54,12 @@ def test_server_without_pgvector_is_refused_with_a_clear_message() -> None:
         assert "no 'vector' extension" in proc.stderr
     finally:
         server.stop()
+
+
+def test_either_event_loop_runs_commands_and_an_unknown_one_is_named(empty_dsn: str, tmp_path: Path) -> None:
+    proc = subprocess.run([*SWITCHBOARD, "migrate"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env=env(DATABASE_URL=empty_dsn, SWITCHBOARD_EVENT_LOOP="asyncio"))
+    assert proc.returncode == 0 and "migrations are current" in proc.stdout, proc.stderr
+    proc = subprocess.run([*SWITCHBOARD, "migrate"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env=env(DATABASE_URL=empty_dsn, SWITCHBOARD_EVENT_LOOP="trio"))
+    assert proc.returncode == 2 and "SWITCHBOARD_EVENT_LOOP" in proc.stderr

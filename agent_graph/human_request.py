@@ -10,11 +10,14 @@ folded first (lower case, no accents, "moechte" = "mochte" = "möchte"), and typ
 back. A match is dropped when its clause says there is no need ("ich brauche keinen Menschen", "ya no
 necesito que me llamen"), tells of the past ("j'ai parlé à un conseiller", "ya hablé con un humano"), of a
 need that may come ("if I ever need a human I'll let you know"), of what a spouse or colleague did ("Mi esposo
-habló con ustedes") or is about the writer's own customers ("how do my customers call me?"), and nothing fires
+habló con ustedes"), imagines a person ("a human would have taken three days") or is about the writer's own
+customers ("how do my customers call me?"); a question set after "if I ever" ("If I ever had a problem, could I
+reach a person?") asks how the service works, and "I'm a real person, not a bot" is no refusal. Nothing fires
 when a tenant writes about its own widget or hotline ("the 'talk to an agent' button in my widget") or asks
-out of curiosity ("Do you have live agents on weekends? Just curious"); refusing the bot is never dropped. Implicit asks count
-as well: "is anyone there / ist gerade jemand erreichbar", "what number can I call", "can I come to your
-office", a named person ("Frau Becker bitte"). Chat shorthand ("connect me 2 someone") and, for German,
+out of curiosity or while comparing plans ("Do you have live agents on weekends? Just curious"); refusing the
+bot is never dropped. Implicit asks count as well: "is anyone there / ist gerade jemand erreichbar", "is there
+really nobody", "what number can I call", "can I come to your office", "can we continue this on WhatsApp with
+one of your people", a named person ("Frau Becker bitte"). Chat shorthand ("connect me 2 someone") and, for German,
 dialect ("is do wer erreichbar?", "chönnt mi öpper aalüte") are written out before matching. The
 vocabulary and patterns per language live in :mod:`agent_graph.human_request_lexicon`. An embedding head
 (logistic regression on MiniLM vectors) was tried and left out: it caught nothing the patterns missed,
@@ -59,6 +62,15 @@ _DECLINED = re.compile("|".join(f"(?:{p})" for p in (
     r"erreicht)\b",
     # ... and with "ya" ("ya hablé con un humano"; folded, "hablé" reads like the subjunctive "hable")
     r"(?<!que )\bya\s+(me\s+|les?\s+)?(hable|llame|chatee|converse|comunique|contacte|escribi)\b",
+    # ... had someone on the line ("ich hatte gestern schon jemanden am Telefon"; a past time word keeps "hätte gern
+    # jemanden am Telefon", folded "hatte gern", a request)
+    r"\b(hatte|hatten)\s+((gestern|vorgestern|vorhin|heute|schon|bereits|neulich|letztens|eben|letzte woche)\s+)+"
+    r"(jemand\w*|(einen|eine|ein|den|die|ihren|ihre)\s+\w+)\b[^.!?\n]{0,30}\b(am telefon|an der strippe|in der leitung|"
+    r"dran|im chat)\b",
+    # ... and someone else's call told on ("una amiga me dijo que habló con alguien": folded, the preterite "habló"
+    # reads "hablo", I speak; advice takes the subjunctive, "me dijo que hablara con un supervisor")
+    r"\b(dijo|dice|conto|comento|aseguro|dijeron|contaron)\s+que\s+(ya\s+)?(se\s+|le\s+|les\s+)?(hablo|llamo|chateo|"
+    r"converso|comunico|contacto|escribio|paso|atendio)\b",
     # a hypothetical need: "if I ever need a human I'll let you know", "si necesito hablar con alguien te aviso",
     # "si un jour j'ai besoin d'un humain", "wenn ich einen Menschen brauche"
     r"\b(if|in case|should)\s+(i|we)\s+(ever\s+(need|want|require)|(still\s+|later\s+|really\s+)?(need|require))\b|"
@@ -109,6 +121,12 @@ _THIRD_PARTY_BEFORE = re.compile(rf"\b(my|our|mi|mis|nuestr[oa]|mein\w*|unser\w*
                                  r"([\w']+\s+){0,4}$")
 _WANTS = re.compile(rf"\b{_THIRD_PARTY_WANTS}\b")
 
+# "A human would have taken three days to answer": a person imagined, not asked for ("un humano habría tardado",
+# "un humain aurait mis trois jours"; folded, "ein Mensch hätte" reads "hatte", which tells of the past as well).
+# "aurait-il", "hätte ich gern" ask.
+_IMAGINED_AFTER = re.compile(r"\s*(would(n'?t)? have|would'?ve|would(n'?t| never| not)|habria|hubiera|hubiese|"
+                             r"(aurait|auraient)(?!-)|(hatte|hatten)(?!\s+(ich|wir|gerne?|lieber)\b))\b")
+
 # "Kein Rückruf nötig", "a call is not necessary": the no need follows the request.
 _NOT_NEEDED_AFTER = re.compile(r"\W*((is|ist|es|est|n'est)\s+)?(not\s+|nicht\s+|no\s+|pas\s+)?(mehr\s+)?(notig|"
                                r"erforderlich|necessary|needed|required|necesari[oa]|necessaire)\b")
@@ -116,14 +134,61 @@ _NOT_NEEDED_AFTER = re.compile(r"\W*((is|ist|es|est|n'est)\s+)?(not\s+|nicht\s+|
 # can't get through to a human on my hotline") quotes requests without making one.
 _OWN_PRODUCT = re.compile(r"\b(my|our|mi|mis|nuestr[oa]s?|mon|ma|mes|notre|nos|mein\w*|unser\w*)\s+((help|chat|support|web|website|site|own|"
                           r"new|custom|embedded|live chat|contact)\s+)?(widget|hotline|"
-                          r"chatbot|help ?desk|inbox|bot)\b|\b(escalation|routing|handoff|hand-off)\s+rules?\b")
+                          r"chatbot|help ?desk|inbox|bot)\b|\b(escalation|routing|handoff|hand-off)\s+rules?\b|"
+                          # "el widget de mi web", "the chat on my website", and the bot set up to hand over
+                          # ("¿Puedo configurar el bot para que transfiera a un agente?")
+                          r"\b(widget|bot|chatbot|chat|button|boton|bouton)\s+(de|of|on|in|en|auf|sur)\s+(my|our|mi|mis|"
+                          r"nuestr[oa]s?|mon|ma|notre|mein\w*|unser\w*)\s+(web|website|site|sitio|pagina|tienda|shop|"
+                          r"store|boutique|app|webseite|seite|laden)\b|\b(configur\w*|set up|setting up|einricht\w*|"
+                          r"konfigurier\w*)\s+(the|el|la|le|den|das|die|a|un|une|einen)\s+(bot|chatbot|widget|asistente|"
+                          r"assistant)\s+(para que|so (that|it)|to|pour qu|afin qu|damit|de modo que)\b")
 
 # Asking out of curiosity whether there are people ("Do you have live agents on weekends? Just curious",
-# "Gibt es bei euch noch echte Menschen? Nur interessehalber") asks about the service, not for a person.
-_JUST_CURIOUS = re.compile(r"\b(just|only|purely)\s+curious\b|\b(out of|from)\s+(pure\s+|sheer\s+)?"
+# "Gibt es bei euch noch echte Menschen? Nur interessehalber"), or comparing plans before buying ("Ist beim
+# Business-Tarif ein persönlicher Ansprechpartner dabei? Ich vergleiche gerade nur"), asks about the service, not
+# for a person.
+_COMPARED = r"(plans|tariffs|offers|options|prices|providers|tarife|angebote|anbieter|preise|planes|tarifas|ofertas|" \
+            r"opciones|precios|proveedores|offres|forfaits|formules|tarifs|prix|fournisseurs|abonnements)"
+_JUST_CURIOUS = re.compile(r"\b(just|only|purely)\s+(curious|comparing|shopping around)\b|"
+                           rf"\b(i'?m|we'?re)\s+((just|only)\s+)?comparing\s+(the\s+)?{_COMPARED}\b|"
+                           rf"\b(ich|wir)\s+vergleiche?n?\s+((gerade|nur|noch|erst)\s+)*(die\s+)?{_COMPARED}\b|"
+                           rf"\b(estoy|estamos)\s+(solo\s+)?comparando\s+(los\s+|las\s+)?{_COMPARED}\b|"
+                           rf"\b(je|nous)\s+(compare|comparons)\s+((juste|seulement|simplement|les)\s+)*{_COMPARED}\b|"
+                           r"\bvergleiche\s+((gerade|erst|noch)\s+)*nur\b|\bnur am vergleichen\b|\b(solo|solamente)\s+"
+                           r"(estoy\s+)?comparando\b|\bje\s+compare\s+(juste|seulement|simplement)\b|\b(out of|from)\s+"
+                           r"(pure\s+|sheer\s+)?"
                            r"curiosity\b|\bnur\s+(interessehalber|aus\s+(reiner\s+)?neugier|so\s+aus\s+interesse)\b|"
                            r"\baus reiner neugier\b|\b(solo|pura|simple|nomas|nada mas)\s+(por\s+)?curiosidad\b|"
                            r"\b(juste|simple|pure|par)\s+(par\s+)?curiosite\b")
+
+
+# A need that may come, set before the question ("If I ever had a problem with a refund, would I be able to reach
+# a person?", "Si algún día tengo un problema, ¿podría hablar con alguien?", "Falls ich mal Probleme habe, könnte
+# ich dann jemanden erreichen?"): an "if" with "ever / one day" anywhere earlier in the match's sentence asks how
+# the service works. "If you can't fix it, put me through to a manager" has no "ever" and still asks.
+_SOMEDAY = re.compile(r"\b(if|in case|should|whenever)\s+(i|we)\s+(ever|one day|someday|at some point|in (the )?future)\b|"
+                      r"\bsi\s+(algun dia|alguna vez|un dia|en algun momento|en el futuro|mas adelante)\b|"
+                      r"\bsi\s+(un jour|jamais|a l'avenir|dans le futur)\b|"
+                      r"\b(falls|wenn|sollte|sollten)\s+(ich|wir)\s+(mal|jemals|irgendwann|einmal|eines tages|kunftig|"
+                      r"in zukunft)\b")
+_SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+def _someday(text: str, m: re.Match[str]) -> bool:
+    """An "if I ever" earlier in the match's sentence, across its commas."""
+    start = max(0, m.start() - 150)
+    for end in _SENTENCE_END.finditer(text, start, m.start()):
+        start = end.end()
+    return _SOMEDAY.search(text, start, m.start()) is not None
+
+
+# "I'm a real person, not a bot, so why does the captcha keep failing?": the writer says what they are, and the
+# bot refused right after is the one the captcha takes them for.
+_I_AM_HUMAN = re.compile(r"\b(i am|i'm|im|soy|somos|je suis|nous sommes|ich bin|wir sind)\s+(really\s+|de verdad\s+|"
+                         r"vraiment\s+|wirklich\s+)?((a|an|un|una|une|ein|eine)\s+)?((real|actual|live|echter?|"
+                         r"richtiger?|vraie?|verdadera?)\s+)?(human( being)?|person|humano|humana|ser humano|persona|"
+                         r"humain|humaine|personne|mensch)(\s+(real|de verdad|reelle|vraie?))?\s*,?\s*(y\s+|and\s+|et\s+|"
+                         r"und\s+)?$")
 
 
 def _by_third_party(text: str, m: re.Match[str]) -> bool:
@@ -138,9 +203,9 @@ def _declined(text: str, m: re.Match[str], english: bool) -> bool:
         start = end.end()
     if english and _NEGATED.search(text, max(0, m.start() - 25), m.start()):
         return True
-    if _JUST_BEFORE.search(text, max(0, m.start() - 40), m.start()) or _by_third_party(text, m):
+    if _JUST_BEFORE.search(text, max(0, m.start() - 40), m.start()) or _by_third_party(text, m) or _someday(text, m):
         return True
-    if _NOT_NEEDED_AFTER.match(text, m.end()):
+    if _NOT_NEEDED_AFTER.match(text, m.end()) or _IMAGINED_AFTER.match(text, m.end()):
         return True
     return _DECLINED.search(text, start, m.end()) is not None
 
@@ -151,11 +216,12 @@ def _declined(text: str, m: re.Match[str], english: bool) -> bool:
 # (no verb forms of the past: "parlé" must not become "parler").
 _KEYWORDS = ("talk", "talking", "speak", "speaking", "chat", "chatting", "contact", "contacting", "someone", "staff",
              "somebody", "person", "agent", "assistant", "operator", "human", "representative", "mitarbeiter",
-             "sprechen", "menschen", "kundendienst", "kundenservice", "hablar", "asesor", "comunicarme",
-             "representante", "conseiller", "jemand", "actual", "agente")
+             "sprechen", "reden", "menschen", "kundendienst", "kundenservice", "hablar", "asesor", "comunicarme",
+             "representante", "conseiller", "jemand", "actual", "agente", "humain", "operador")
 _KEEP = frozenset("that what walk walking tall talks chart cart cat chant contract contacts contacted humane "
                   "parson persona personal agency urgent speck spear sometime somewhere someday agents humans "
-                  "agente agenten sprachen stuff stiff factual actuel actuals agentes agence agenda gente".split())
+                  "agente agenten sprachen stuff stiff factual actuel actuals agentes agence agenda gente regen rede redet "
+                  "roden redes eden operados romain".split())
 
 
 def _edits(a: str, b: str, limit: int) -> int:
@@ -185,25 +251,32 @@ def _fix_typo(word: str) -> str:
     return word
 
 
-# Chat shorthand ("connect me 2 someone", "qqn de dispo ?") and, for the German patterns only, dialect
-# ("is do wer erreichbar? i brauch an menschen", Swiss "chönnt mi öpper aalüte") are written out too.
+# Chat shorthand ("connect me 2 someone", "qqn de dispo ?", "xfa q me atienda alguien") and, for the German
+# patterns only, dialect ("is do wer erreichbar? i brauch an menschen", Swiss "chönnt mi öpper aalüte") are
+# written out too.
 _SHORTHAND = {"u": "you", "r": "are", "2": "to", "4": "for", "ppl": "people", "sum1": "someone", "some1": "someone",
-              "any1": "anyone", "ne1": "anyone", "qqn": "quelqu'un", "qqun": "quelqu'un", "qq1": "quelqu'un"}
+              "any1": "anyone", "ne1": "anyone", "qqn": "quelqu'un", "qqun": "quelqu'un", "qq1": "quelqu'un",
+              "q": "que", "xfa": "por favor", "xf": "por favor"}
 _DIALECT_DE = {"ned": "nicht", "net": "nicht", "nit": "nicht", "nod": "nicht", "opper": "jemand", "epper": "jemand",
                "oaner": "jemand", "irgendwer": "irgendjemand", "aalute": "anrufen", "alute": "anrufen",
                "aarufe": "anrufen", "zruggrufe": "zuruckrufen", "is": "ist", "i": "ich", "mi": "mich", "do": "da",
                "brauch": "brauche", "heut": "heute", "gebts": "gebt", "zrugglute": "zuruckrufen",
                "zruggluute": "zuruckrufen", "zrugglutet": "zuruckruft", "zruggluutet": "zuruckruft",
                "aaluutet": "anruft", "aalutet": "anruft", "alutet": "anruft"}
-# "wer" is "jemand" after these words ("ist noch wer da?"), but "who" when it opens a question.
-_WER = re.compile(r"\b(noch|mal|sich|ob|da|bald|heute|gleich|schnell|halt|denn|vielleicht|ist|sind)\s+wer\b")
-# ... and "wen" is "jemanden" after "mir/uns" ("gebts mir wen Echten", "hol mir wen vom Support")
+# "wer" is "jemand" after these words ("ist noch wer da?", "kann mir wer schreiben?"), but "who" when it opens a
+# question.
+_WER = re.compile(r"\b(noch|mal|sich|ob|da|bald|heute|gleich|schnell|halt|denn|vielleicht|ist|sind|(kann|konnte|"
+                  r"konnen|soll|mag|wurde) (mir|uns|mich))\s+wer\b")
+# ... and "wen" is "jemanden" after "mir/uns" ("gebts mir wen Echten", "hol mir wen vom Support"); Bavarian "mit am
+# Menschen" is "mit einem" (standard German has "mit am" only before a superlative: "mit am besten")
 _WEN = re.compile(r"\b(mir|uns)\s+wen\b")
+_MIT_AM = re.compile(r"\bmit am\b(?!\s+\w+sten\b)")
 
 
 def _german(text: str) -> str:
     text = re.sub(r"(?<![ae])([aou])e", r"\1", text)  # "moechte" -> "mochte", like "möchte"; "schauen" stays
     text = re.sub(r"[a-z]+", lambda m: _DIALECT_DE.get(m.group(0), m.group(0)), text)
+    text = _MIT_AM.sub("mit einem", text)
     return _WEN.sub(r"\1 jemanden", _WER.sub(r"\1 jemand", text))
 
 
@@ -249,7 +322,7 @@ _REFUSED_BOT = re.compile(r"\b(bot|robot|roboter|chatbot|maquina|machine|maschin
 
 def _model_declined(folded: str) -> bool:
     """The whole-text guard for the model (the caller has already ruled out the tenant's own product)."""
-    if _DECLINED.search(folded):
+    if _DECLINED.search(folded) or _SOMEDAY.search(folded):
         return True
     return _NEGATION.search(folded) is not None and _REFUSED_BOT.search(folded) is None
 
@@ -270,9 +343,12 @@ def asks_for_person(text: str) -> str | None:
             subject = german if name == "de" else variant
             for m in pattern.finditer(subject):
                 if m.group(0).strip():
-                    if name in _UNGUARDED or not _declined(subject, m, name == "en"):
+                    if name == "no_bot" and _I_AM_HUMAN.search(subject, max(0, m.start() - 40), m.start()):
+                        guarded = True
+                    elif name in _UNGUARDED or not _declined(subject, m, name == "en"):
                         return m.group(0).strip()
-                    guarded = True
+                    else:
+                        guarded = True
     if guarded or _model_declined(folded):
         return None
     return model_fires(text)

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 TABLES = [HERE / "human_request_phrasings.csv", HERE / "human_request_phrasings_multilingual.csv",
           HERE / "human_request_phrasings_round4.csv", HERE / "human_request_phrasings_round5.csv",
-          HERE / "human_request_phrasings_round6.csv",
+          HERE / "human_request_phrasings_round6.csv", HERE / "human_request_phrasings_round7.csv",
           REPO / "bench" / "data" / "human_requests_heldout.csv"]
 PARAMS = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
 

@@ -119,13 +119,18 @@ def score_table(path: Path) -> tuple[dict[str, int], dict[str, list[str]], list[
     return asked_n, missed, alarms
 
 
+def assert_table(path: Path, *, recall: float, alarms: int) -> None:
+    """Every language's recall reaches ``recall`` and at most ``alarms`` look-alikes fire."""
+    asked_n, missed, fired = score_table(path)
+    for language, n in asked_n.items():
+        assert 1 - len(missed.get(language, [])) / n >= recall, (language, missed[language])
+    assert len(fired) <= alarms, fired
+
+
 def test_the_multilingual_table_is_caught_in_every_language_with_few_false_alarms() -> None:
     # Measured: recall 1.00 in en/de/es/fr (210 requests), 0 of 110 look-alikes fire. Its 30 % check split,
     # scored once before the last fixes: en 9/9, de 16/18, es 18/18, fr 18/18, 0 of 33 look-alikes.
-    asked_n, missed, alarms = score_table(MULTILINGUAL)
-    for language, n in asked_n.items():
-        assert 1 - len(missed.get(language, [])) / n >= 0.97, (language, missed[language])
-    assert len(alarms) <= 3, alarms  # at most ~3 % of the 110 look-alikes
+    assert_table(MULTILINGUAL, recall=0.97, alarms=3)  # at most ~3 % of the 110 look-alikes
 
 
 def test_round_four_implicit_asks_channel_switches_and_dialects_are_caught() -> None:
@@ -134,10 +139,7 @@ def test_round_four_implicit_asks_channel_switches_and_dialects_are_caught() -> 
     # and label), scored once before the last fixes: recall en 12/18, de 11/18, es 11/18, fr 10/18 (the
     # previous detector: 11, 10, 9, 8), 0 of 36 look-alikes. Measured now on the whole file: recall 1.00 in
     # en/de/es, 0.98 in fr (missed: "Karim est là ? Il m'a aidé..."), 0 of 120 look-alikes fire.
-    asked_n, missed, alarms = score_table(ROUND4)
-    for language, n in asked_n.items():
-        assert 1 - len(missed.get(language, [])) / n >= 0.95, (language, missed[language])
-    assert len(alarms) <= 4, alarms  # at most ~3 % of the 120 look-alikes
+    assert_table(ROUND4, recall=0.95, alarms=4)  # at most ~3 % of the 120 look-alikes
 
 
 def test_round_five_regional_voices_formal_letters_and_sms_speak_are_caught() -> None:
@@ -148,10 +150,7 @@ def test_round_five_regional_voices_formal_letters_and_sms_speak_are_caught() ->
     # es 23/27, fr 11/14 (the previous detector: 11, 11, 23, 11), 0 of 33 look-alikes. Measured now on the whole
     # file: recall 1.00 in en/de/fr, 0.99 in es (missed: "...que me la reciba personalmente alguien de la
     # empresa"), 0 of 115 look-alikes fire.
-    asked_n, missed, alarms = score_table(ROUND5)
-    for language, n in asked_n.items():
-        assert 1 - len(missed.get(language, [])) / n >= 0.95, (language, missed[language])
-    assert len(alarms) <= 4, alarms  # at most ~3 % of the 115 look-alikes
+    assert_table(ROUND5, recall=0.95, alarms=4)  # at most ~3 % of the 115 look-alikes
 
 
 def test_round_six_hypotheticals_third_parties_and_curiosity_do_not_fire_and_nobody_there_asks_do() -> None:
@@ -165,10 +164,7 @@ def test_round_six_hypotheticals_third_parties_and_curiosity_do_not_fire_and_nob
     # (missed: "Il n'y a vraiment personne qui peut m'aider ?", "Je veux qu'on m'appelle, j'en ai marre d'écrire"),
     # 2 of 125 look-alikes fire (a tenant's bot or widget named as "mi tienda online", "el widget de mi web"); after
     # round seven: recall 1.00 in every language, 0 of 125.
-    asked_n, missed, alarms = score_table(ROUND6)
-    for language, n in asked_n.items():
-        assert 1 - len(missed.get(language, [])) / n >= 0.95, (language, missed[language])
-    assert len(alarms) <= 4, alarms  # at most ~3 % of the 125 look-alikes
+    assert_table(ROUND6, recall=0.95, alarms=4)  # at most ~3 % of the 125 look-alikes
 
 
 def test_round_seven_channel_switches_nobody_there_and_a_tenants_own_handoff_are_judged_right() -> None:
@@ -183,10 +179,7 @@ def test_round_seven_channel_switches_nobody_there_and_a_tenants_own_handoff_are
     # retrain): en 15/16, de 13/16, es 13/16, fr 10/16, 0 of 28. The last fixes after that (the retrain raised the
     # model's threshold, and de/fr stayed below 0.95) used the whole file. Measured now on the whole file: recall 1.00
     # in en/de/es/fr, by the patterns alone as well, 0 of 100 look-alikes fire.
-    asked_n, missed, alarms = score_table(ROUND7)
-    for language, n in asked_n.items():
-        assert 1 - len(missed.get(language, [])) / n >= 0.95, (language, missed[language])
-    assert len(alarms) <= 3, alarms  # at most 3 of the 100 look-alikes
+    assert_table(ROUND7, recall=0.95, alarms=3)  # at most 3 of the 100 look-alikes
 
 
 def test_every_row_of_our_phrasings_table_is_judged_right() -> None:

@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop only when chosen, imported late; None is asyncio.Runner's own default loop."""
     if name == "uvloop":
         import uvloop
 

@@ -132,11 +132,16 @@ def score_person_requests(path: str | Path, developed_on: Iterable[str] = ()) ->
     }
 
 
+def phrasing_tables() -> list[Path]:
+    """Our own person-request dev tables: the rules are tuned on them and the n-gram model trains on them."""
+    return sorted(OWN_PHRASINGS.parent.glob("human_request_phrasings*.csv"))
+
+
 def detector_development_texts(dev: str | Path) -> list[str]:
     """Every text the person-request rules were tuned on or its n-gram model was trained on: the burned
     file, our phrasing tables, and the Bitext and CLINC150 files here (when present)."""
     texts = [t for t, _, _ in read_person_requests(dev)]
-    for table in sorted(OWN_PHRASINGS.parent.glob("human_request_phrasings*.csv")):
+    for table in phrasing_tables():
         texts += [t for t, _, _ in read_person_requests(table)]
     if BITEXT.exists():
         texts += read_examples(BITEXT).texts

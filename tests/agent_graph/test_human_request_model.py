@@ -19,14 +19,11 @@ from agent_graph.human_request_model import (
     model_fires,
     person_request_probability,
 )
-from bench.decide import read_person_requests
+from bench.decide import HUMAN_DEV, phrasing_tables, read_person_requests
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-TABLES = [HERE / "human_request_phrasings.csv", HERE / "human_request_phrasings_multilingual.csv",
-          HERE / "human_request_phrasings_round4.csv", HERE / "human_request_phrasings_round5.csv",
-          HERE / "human_request_phrasings_round6.csv", HERE / "human_request_phrasings_round7.csv",
-          REPO / "bench" / "data" / "human_requests_heldout.csv"]
+TABLES = [*phrasing_tables(), HUMAN_DEV]
 PARAMS = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
 
 # Help questions, one's own team, the past: none is a request, and the model must not say otherwise.
@@ -49,6 +46,8 @@ def test_the_export_is_small_and_says_how_it_was_made() -> None:
     assert 0.5 < PARAMS["threshold"] < 1
     assert len(PARAMS["vocabulary"]) == len(PARAMS["idf"]) == len(PARAMS["coef"])
     assert not any("blind" in name for name in PARAMS["training_files"])
+    # A dev table added since the export is not in the model yet: retrain (bench.train_human_request_model).
+    assert {str(p.relative_to(REPO)) for p in TABLES} <= set(PARAMS["training_files"])
     assert all(len(digest) == 64 for digest in PARAMS["training_files"].values())
     assert PARAMS["preprocessing"]["ngram_range"] == [2, 5] and PARAMS["rounding_max_abs_diff_on_training_texts"] < 1e-4
 
